@@ -1,0 +1,203 @@
+"""The faithful protocol (../shared/PROTOCOL.md) as the default configuration, and the
+registry of model variants. Every protocol constant lives here and nowhere else."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+from .errors import HarnessError
+
+# Bumped whenever a change alters what a run produces; part of every store key.
+ENGINE_VERSION = "1"
+
+ARCHS = ("lp", "linear")
+REGS = ("none", "l1", "nonneg_soft", "nonneg_hard")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything that determines how a run trains (PROTOCOL.md: Task, Models, Training)."""
+
+    dim: int = 2
+    n_faces: int = 6
+    jitter: float = 0.2  # angle jitter, uniform in [-jitter, jitter]
+    radius_low: float = 0.4
+    radius_high: float = 1.0
+    box: float = 1.5  # points ~ U([-box, box]^dim)
+    n_train: int = 2000
+    n_test: int = 500
+    hidden: int = 32
+    lp_eps: float = 1e-6
+    lp_init_low: float = 0.1  # Lp weights w_i ~ U(0.1, 1.0)
+    lp_init_high: float = 1.0
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+    batch_size: int = 128
+    epochs: int = 200
+    clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.dim >= 2, f"dim must be at least 2 (got {self.dim})"),
+            (self.n_faces >= self.dim + 1,
+             f"a bounded polytope in {self.dim}-D needs at least {self.dim + 1} faces (got {self.n_faces})"),
+            (self.hidden >= 1, f"hidden must be at least 1 unit (got {self.hidden})"),
+            (0 < self.radius_low <= self.radius_high,
+             f"radii need 0 < radius_low <= radius_high (got {self.radius_low}, {self.radius_high})"),
+            (self.box > 0, f"box must be positive (got {self.box})"),
+            (self.n_test >= 1 and self.n_train >= self.batch_size,
+             f"need n_test >= 1 and n_train >= batch_size (got {self.n_test}, {self.n_train}, {self.batch_size})"),
+            (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
+            (self.lr > 0 and self.clip > 0, "lr and clip must be positive"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise HarnessError(msg)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.n_train // self.batch_size  # the last partial batch is dropped
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Analysis settings of the per-run measurements (PROTOCOL.md: Measurements).
+    They do not change training: stored runs are re-measured under other values."""
+
+    flat_threshold: float = 1.0
+    band: float = 0.2  # boundary band 0 < d < band
+    center: str = "interior_mean"  # or "chebyshev"
+
+    def __post_init__(self) -> None:
+        if not self.flat_threshold > 0:
+            raise HarnessError(f"flat_threshold must be positive (got {self.flat_threshold})")
+        if not self.band > 0:
+            raise HarnessError(f"band must be positive (got {self.band})")
+        if self.center not in ("interior_mean", "chebyshev"):
+            raise HarnessError(f"center must be 'interior_mean' or 'chebyshev' (got {self.center!r})")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A model variant: architecture, Lp power, and how the aggregation weights train."""
+
+    name: str
+    arch: str
+    p: float = math.nan
+    reg: str = "none"
+    lam: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise HarnessError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        if self.reg not in REGS:
+            raise HarnessError(f"unknown regulariser {self.reg!r}; choose one of {', '.join(REGS)}")
+        if self.arch == "lp" and not (self.p >= 1):
+            raise HarnessError(f"Lp aggregation needs p >= 1 (got p = {self.p}) in variant {self.name!r}")
+        if self.arch == "linear" and not math.isnan(self.p):
+            raise HarnessError(f"linear variant {self.name!r} takes no p")
+        if self.reg in ("l1", "nonneg_soft") and not self.lam > 0:
+            raise HarnessError(f"regulariser {self.reg} needs lam > 0 in variant {self.name!r}")
+        if self.lam < 0 or not math.isfinite(self.lam):
+            raise HarnessError(f"lam must be a finite number >= 0 in variant {self.name!r}")
+
+    @property
+    def family(self) -> str:
+        """Runs of one family and seed share their initialisation (a paired ablation)."""
+        return self.arch
+
+    def key_dict(self) -> dict:
+        return {"arch": self.arch, "p": None if math.isnan(self.p) else self.p,
+                "reg": self.reg, "lam": self.lam}
+
+
+def _variants() -> dict[str, Variant]:
+    vs = [
+        Variant("lp", "lp", p=1.0),
+        Variant("linear", "linear"),
+        Variant("lp2", "lp", p=2.0),
+        *(Variant(f"linear+l1({lam:g})", "linear", reg="l1", lam=lam) for lam in (1e-3, 1e-2, 1e-1)),
+        *(Variant(f"linear+nonneg_soft({lam:g})", "linear", reg="nonneg_soft", lam=lam) for lam in (0.1, 0.5, 1.0)),
+        Variant("linear+nonneg_hard", "linear", reg="nonneg_hard"),
+    ]
+    return {v.name: v for v in vs}
+
+
+VARIANTS: dict[str, Variant] = _variants()
+MAIN_MODELS = ("lp", "linear")
+
+
+def get_variant(name: str) -> Variant:
+    """A registered variant by name, or one spelled out as `lp(p=3)`."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    m = re.fullmatch(r"lp\(p=([-+0-9.eE]+)\)", name)
+    if m:
+        return Variant(name, "lp", p=float(m.group(1)))
+    raise HarnessError(f"unknown model {name!r}; choose from {', '.join(VARIANTS)} (or lp(p=P))")
+
+
+def parse_models(text: str | None) -> list[Variant]:
+    if text is None or text.strip() == "":
+        return list(VARIANTS.values())
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise HarnessError("--models is empty; name at least one model, e.g. --models lp,linear")
+    return [get_variant(n) for n in dict.fromkeys(names)]
+
+
+def parse_range(text: str, what: str) -> list[int]:
+    """'0-29', '5', '0,3,7-9' or a count 'N' given as '#N'. Ranges are inclusive."""
+    out: list[int] = []
+    if text is None or not str(text).strip():
+        raise HarnessError(f"--{what} is empty; give a range such as 0-9")
+    for part in str(text).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise HarnessError(f"--{what} {text!r} is not a range; write it like 0-9 or 0,3,7-9")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo:
+            raise HarnessError(f"--{what} {part!r} is reversed; write the smaller number first ({hi}-{lo})")
+        out.extend(range(lo, hi + 1))
+    return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One trained model: identified by (variant, polytope, seed) under a protocol."""
+
+    variant: Variant
+    polytope: int
+    seed: int
+    protocol: Protocol = field(default_factory=Protocol)
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps({"variant": self.variant.key_dict(), "protocol": self.protocol.as_dict(),
+                           "polytope": self.polytope, "seed": self.seed, "engine": ENGINE_VERSION},
+                          sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+# The columns of the run table, named once (issue 2). Measurement columns follow the keys.
+RUN_ID_COLUMNS = ["key", "model", "arch", "p", "reg", "lam", "polytope", "seed"]
+RUN_MEASURE_COLUMNS = [
+    "status", "accuracy", "majority_rate", "collapsed", "final_active_frac", "n_interior",
+    "flat_count", "flat_frac", "grad_interior", "grad_boundary", "grad_exterior",
+    "active_inside", "active_outside", "center_active_n", "center_active_absw",
+    "center_inactive_absw", "min_absw", "n_absw_lt_001", "n_absw_lt_01", "n_negative_w",
+    "neg_w_mass", "flipped_flat_count", "flipped_accuracy",
+]
+POINT_COLUMNS = ["key", "point", "grad_norm", "distance", "region"]
+REGIONS = ("interior", "boundary", "exterior")
