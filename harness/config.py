@@ -156,17 +156,26 @@ def parse_models(text: str | None) -> list[Variant]:
 
 
 def parse_range(text: str, what: str) -> list[int]:
-    """'0-29', '5', '0,3,7-9' or a count 'N' given as '#N'. Ranges are inclusive."""
+    """Seeds or polytopes: a bare number N means the first N (0..N-1); 'a-b' is the
+    inclusive range; parts join with commas ('0-4,9'). One rule for every command."""
     out: list[int] = []
     if text is None or not str(text).strip():
-        raise HarnessError(f"--{what} is empty; give a range such as 0-9")
-    for part in str(text).split(","):
-        part = part.strip()
+        raise HarnessError(f"--{what} is empty; give a count such as 10 or a range such as 0-9")
+    parts = [q.strip() for q in str(text).split(",")]
+    for part in parts:
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not m:
-            raise HarnessError(f"--{what} {text!r} is not a range; write it like 0-9 or 0,3,7-9")
+            raise HarnessError(f"--{what} {text!r} is not a count or range; write it like 10, 0-9 or 0,3,7-9")
         lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if m.group(2) is None:
+            if len(parts) == 1:
+                if lo == 0:
+                    raise HarnessError(f"--{what} 0 selects nothing; give a count of at least 1 or a range")
+                out.extend(range(lo))
+            else:
+                out.append(lo)
+            continue
+        hi = int(m.group(2))
         if hi < lo:
             raise HarnessError(f"--{what} {part!r} is reversed; write the smaller number first ({hi}-{lo})")
         out.extend(range(lo, hi + 1))

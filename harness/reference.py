@@ -122,3 +122,28 @@ def train_study_run(variant: Variant, params: dict[str, np.ndarray], x: np.ndarr
     load_params(model, params)
     train(model, variant, x, y, perms, protocol)
     return read_params(model)
+
+
+def reproduce(seed: int = 0, protocol: Protocol | None = None,
+              models: tuple[str, ...] = ("lp", "linear")) -> dict[str, dict]:
+    """The write-up's experiment with its own seeding (PROTOCOL.md): one seed drives the
+    polytope, the data, torch's initialisation and the shuffles; Lp trains first, then
+    Linear, continuing both generators. Returns each model's run-table measurements."""
+    from .config import VARIANTS
+    from .measure import Arch, measure
+    from .task import experiment_task
+
+    protocol = protocol or Protocol()
+    task, x, y, rng = experiment_task(seed, protocol)
+    torch.manual_seed(seed)
+    out = {}
+    for name in models:
+        v = VARIANTS[name]
+        model = build(v, protocol)
+        perms = (rng.permutation(protocol.n_train) for _ in range(protocol.epochs))
+        train(model, v, x, y, perms, protocol)
+        params = {k: a[None] for k, a in read_params(model).items()}
+        cols, _ = measure(params, Arch(v.arch, v.p), [task], protocol)
+        out[name] = {k: (a[0].item() if hasattr(a[0], "item") else a[0]) for k, a in cols.items()}
+        out[name]["params"] = {k: a[0] for k, a in params.items()}
+    return out

@@ -1,0 +1,192 @@
+"""`python -m harness`: run, export, reproduce, bench, claims, report. User mistakes end
+in one line on stderr and exit code 2, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from .errors import HarnessError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit code 2
+        raise HarnessError(f"{message} (see {self.prog} --help)")
+
+
+def _add_selection(p: argparse.ArgumentParser, seeds: str = "0-29", polytopes: str = "0-9") -> None:
+    p.add_argument("--seeds", default=seeds,
+                   help=f"seeds: a count N (0..N-1), a range a-b, or a list 0,3,7-9 (default {seeds})")
+    p.add_argument("--polytopes", default=polytopes,
+                   help=f"polytopes, written like --seeds (default {polytopes})")
+    p.add_argument("--models", default=None,
+                   help="comma-separated model variants (default: every registered variant: "
+                        "lp, linear, lp2, linear+l1(...), linear+nonneg_soft(...), linear+nonneg_hard)")
+    p.add_argument("--cache", default=None,
+                   help="store folder (default: $MESA_HARNESS_CACHE, else .cache/mesa-harness)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where to train (default cpu)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for training (default: all cores)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m harness",
+                 description="mesa-harness: check the write-up's claims across many seeds and polytopes.")
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="train and measure what the store lacks; print a summary")
+    _add_selection(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("export", help="write runs.csv, models/*.npz and polytopes/*.npz")
+    _add_selection(p)
+    p.add_argument("--out", required=True, help="output folder")
+
+    p = sub.add_parser("reproduce", help="the write-up's run with the experiment's own seeding")
+    p.add_argument("--seed", type=int, default=0, help="the experiment's seed (default 0, the write-up's)")
+    p.add_argument("--json", action="store_true", help='print {"lp": {...}, "linear": {...}}')
+
+    p = sub.add_parser("bench", help="batched engine vs reference engine: per-model time, ratio, memory")
+    p.add_argument("--sizes", default="8,32,128", help="batch sizes to time (default 8,32,128)")
+    p.add_argument("--reference-models", type=int, default=2, help="models timed on the reference engine")
+    p.add_argument("--study", default="30x10", help="end-to-end study SEEDSxPOLYTOPES of lp,linear (default 30x10)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the batched engine (default: all)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the batched engine")
+    return ap
+
+
+def _threads(n: int | None) -> None:
+    import numba
+    import torch
+
+    cores = os.cpu_count() or 1
+    if n is not None and not 1 <= n <= cores:
+        raise HarnessError(f"--threads must be between 1 and {cores} (got {n})")
+    numba.set_num_threads(n or cores)
+    torch.set_num_threads(1)  # the reference engine's tiny tensors gain nothing from more
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    return name
+
+
+def _study(args):
+    from .config import parse_models, parse_range
+    from .study import Study
+
+    return Study(tuple(parse_models(args.models)), tuple(parse_range(args.polytopes, "polytopes")),
+                 tuple(parse_range(args.seeds, "seeds")))
+
+
+def cmd_run(args) -> int:
+    from .store import Store
+    from .study import EnsureStats, ensure, summary
+
+    study = _study(args)
+    _threads(args.threads)
+    store = Store(args.cache)
+    stats = EnsureStats()
+    print(f"study {study.key}: {study.describe()}; store {store.root}", file=sys.stderr)
+    runs, _ = ensure(study, store, device=_device(args.device), progress=not args.no_progress, stats=stats)
+    print(f"trained {stats.trained}, found {stats.found} in the store, {stats.seconds:.1f} s")
+    with _pd_opts():
+        print(summary(runs).to_string(float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def _pd_opts():
+    import pandas as pd
+
+    return pd.option_context("display.width", 160, "display.max_columns", 40)
+
+
+def cmd_export(args) -> int:
+    from .export import export
+    from .store import Store
+    from .study import ensure
+
+    study = _study(args)
+    _threads(args.threads)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise HarnessError(f"cannot write to --out {out}: {exc.strerror}; choose a writable folder")
+    runs, _ = ensure(study, Store(args.cache), device=_device(args.device), progress=True)
+    n = export(runs, study, out)
+    print(f"wrote {out / 'runs.csv'} ({len(runs)} runs), {n} model files and {len(study.polytopes)} polytope files")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    import torch
+
+    from .reference import reproduce
+    from .writeup import DECIMALS, WRITEUP_SEED0
+
+    torch.set_num_threads(1)
+    res = reproduce(args.seed)
+    if args.json:
+        print(json.dumps({m: {k: v for k, v in r.items() if k != "params"} for m, r in res.items()}))
+        return 0
+    cols = [c for c in res["lp"] if c not in ("params",)]
+    print(f"the experiment's own seeding, seed {args.seed} (write-up: seed 0)")
+    print(f"{'quantity':22s} {'lp':>10s} {'write-up':>10s}   {'linear':>10s} {'write-up':>10s}")
+    for c in cols:
+        cells = []
+        for m in ("lp", "linear"):
+            v = res[m][c]
+            w = WRITEUP_SEED0[m].get(c) if args.seed == 0 else None
+            cells += [_fmt(v, DECIMALS.get(c)), _fmt(w, DECIMALS.get(c))]
+        print(f"{c:22s} {cells[0]:>10s} {cells[1]:>10s}   {cells[2]:>10s} {cells[3]:>10s}")
+    return 0
+
+
+def _fmt(v, dec) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (bool, str)):
+        return str(v)
+    if isinstance(v, float) and math.isnan(v):
+        return "n/a"
+    if dec is not None:
+        return f"{v:.{dec}f}"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench
+
+    _threads(args.threads)
+    bench(args)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "export": cmd_export, "reproduce": cmd_reproduce, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.cmd](args)
+    except HarnessError as exc:
+        print(f"mesa-harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mesa-harness: interrupted; finished chunks are saved in the store and will not be recomputed",
+              file=sys.stderr)
+        return 130

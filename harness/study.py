@@ -1,0 +1,183 @@
+"""A study: a selection of runs (models x polytopes x seeds) under one protocol. `ensure`
+trains and measures only what the store lacks, chunk by chunk, each chunk saved as soon as
+it is done, and returns the run table and the per-point table."""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import (ENGINE_VERSION, MAIN_MODELS, POINT_COLUMNS, REGIONS, RUN_MEASURE_COLUMNS,
+                     Measure, Protocol, RunSpec, Variant, get_variant)
+from .engine import make_batch, train_batch
+from .errors import HarnessError
+from .measure import Arch, measure
+from .seeding import PARAM_NAMES
+from .store import Store
+from .task import TaskData, study_task
+
+PARAM_COLUMNS = [f"param_{k}" for k in PARAM_NAMES]
+
+
+@dataclass(frozen=True)
+class Study:
+    models: tuple[Variant, ...]
+    polytopes: tuple[int, ...]
+    seeds: tuple[int, ...]
+    protocol: Protocol = field(default_factory=Protocol)
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise HarnessError("the study has no models; name at least one with --models")
+        if not self.polytopes or not self.seeds:
+            raise HarnessError("the study has no polytopes or no seeds; give at least one of each")
+
+    @classmethod
+    def of(cls, models=MAIN_MODELS, polytopes: int | list[int] = 10, seeds: int | list[int] = 30,
+           protocol: Protocol | None = None) -> "Study":
+        ms = tuple(get_variant(m) if isinstance(m, str) else m for m in models)
+        ps = tuple(range(polytopes)) if isinstance(polytopes, int) else tuple(polytopes)
+        ss = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+        return cls(ms, ps, ss, protocol or Protocol())
+
+    def specs(self) -> list[RunSpec]:
+        return [RunSpec(v, p, s, self.protocol) for v in self.models for p in self.polytopes for s in self.seeds]
+
+    @property
+    def key(self) -> str:
+        keys = sorted(s.key for s in self.specs())
+        return hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
+
+    def describe(self) -> str:
+        return (f"{len(self.models)} models x {len(self.polytopes)} polytopes x {len(self.seeds)} seeds "
+                f"= {len(self.models) * len(self.polytopes) * len(self.seeds)} runs")
+
+
+def tasks_for(polytopes, protocol: Protocol) -> dict[int, TaskData]:
+    return {p: study_task(p, protocol) for p in polytopes}
+
+
+def _arch(v: Variant) -> Arch:
+    return Arch(v.arch, v.p)
+
+
+def measure_runs(specs: list[RunSpec], params: dict[str, np.ndarray], tasks: dict[int, TaskData],
+                 measure_cfg: Measure = Measure()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run rows and point rows for trained runs (params stacked in the order of specs)."""
+    rows, pts = [], []
+    groups: dict[Arch, list[int]] = {}
+    for i, s in enumerate(specs):
+        groups.setdefault(_arch(s.variant), []).append(i)
+    for arch, idx in groups.items():
+        sub = {k: v[idx] for k, v in params.items()}
+        cols, points = measure(sub, arch, [tasks[specs[i].polytope] for i in idx], specs[idx[0]].protocol,
+                               measure_cfg)
+        for j, i in enumerate(idx):
+            s = specs[i]
+            row = {"key": s.key, "model": s.variant.name, "arch": s.variant.arch, "p": s.variant.p,
+                   "reg": s.variant.reg, "lam": s.variant.lam, "polytope": s.polytope, "seed": s.seed}
+            row.update({c: cols[c][j].item() if hasattr(cols[c][j], "item") else cols[c][j]
+                        for c in RUN_MEASURE_COLUMNS})
+            for k in PARAM_NAMES:
+                val = params[k][i]
+                row[f"param_{k}"] = val.ravel().tolist() if val.ndim else float(val)
+            rows.append(row)
+            n_pts = points["grad_norm"].shape[1]
+            pts.append(pd.DataFrame({"key": s.key, "point": np.arange(n_pts, dtype=np.int32),
+                                     "grad_norm": points["grad_norm"][j], "distance": points["distance"][j],
+                                     "region": pd.Categorical.from_codes(points["region"][j], REGIONS)}))
+    order = {s.key: i for i, s in enumerate(specs)}
+    runs = pd.DataFrame(rows).sort_values("key", key=lambda k: k.map(order)).reset_index(drop=True)
+    return runs, pd.concat(pts, ignore_index=True)[POINT_COLUMNS]
+
+
+def params_from_rows(runs: pd.DataFrame, protocol: Protocol) -> dict[str, np.ndarray]:
+    h, d = protocol.hidden, protocol.dim
+    out = {}
+    for k in PARAM_NAMES:
+        col = runs[f"param_{k}"]
+        if k == "W1":
+            out[k] = np.stack([np.asarray(v, dtype=np.float64).reshape(h, d) for v in col])
+        elif k in ("b1", "w"):
+            out[k] = np.stack([np.asarray(v, dtype=np.float64) for v in col])
+        else:
+            out[k] = col.to_numpy(dtype=np.float64)
+    return out
+
+
+@dataclass
+class EnsureStats:
+    requested: int = 0
+    found: int = 0
+    trained: int = 0
+    seconds: float = 0.0
+    chunks: int = 0
+
+
+def ensure(study: Study, store: Store | None = None, chunk_size: int = 64, device: str = "cpu",
+           progress: bool = False, stats: EnsureStats | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (runs, points) of the study, training only the runs the store lacks.
+    Whoever holds the store's lock trains; concurrent callers wait and then read."""
+    store = store or Store()
+    stats = stats if stats is not None else EnsureStats()
+    specs = study.specs()
+    stats.requested = len(specs)
+    t0 = time.perf_counter()
+    missing = [s for s in specs if s.key not in store.keys()]
+    if missing:
+        with store.lock():
+            store.clean_tmp()
+            have = store.keys()
+            missing = [s for s in specs if s.key not in have]
+            if missing:
+                _train_missing(missing, store, chunk_size, device, progress, stats)
+    stats.found = len(specs) - stats.trained
+    runs = store.runs()
+    keys = [s.key for s in specs]
+    runs = runs.set_index("key").loc[keys].reset_index()
+    points = store.points(runs)
+    stats.seconds = time.perf_counter() - t0
+    return runs, points
+
+
+def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device: str, progress: bool,
+                   stats: EnsureStats) -> None:
+    from tqdm import tqdm
+
+    tasks: dict[int, TaskData] = {}
+    # Chunks mix variants freely; grouping by protocol only (one batch, one protocol).
+    bar = tqdm(total=len(missing), unit="run", disable=not progress, desc="training")
+    for start in range(0, len(missing), chunk_size):
+        chunk = missing[start:start + chunk_size]
+        batch = make_batch(chunk, tasks)
+        params = train_batch(batch, device=device)
+        runs, points = measure_runs(chunk, params, tasks)
+        runs["engine"] = ENGINE_VERSION
+        runs["device"] = device
+        store.write(runs, points)
+        stats.trained += len(chunk)
+        stats.chunks += 1
+        bar.update(len(chunk))
+    bar.close()
+
+
+def run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The tidy run table without stored parameters and store bookkeeping."""
+    drop = [c for c in runs.columns if c.startswith("param_") or c.startswith("_")]
+    return runs.drop(columns=drop)
+
+
+def summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model: runs, collapsed, median accuracy, median flat fraction."""
+    g = runs.groupby("model", sort=False)
+    return pd.DataFrame({
+        "runs": g.size(),
+        "collapsed": g["collapsed"].sum().astype(int),
+        "nonfinite": g["status"].apply(lambda s: int((s != "ok").sum())),
+        "median_accuracy": g["accuracy"].median(),
+        "median_flat_frac": g["flat_frac"].median(),
+    })
+
