@@ -14,6 +14,7 @@ from .config import VARIANTS, Protocol, RunSpec
 from .engine import make_batch, train_batch
 from .errors import HarnessError
 from .reference import train_study_run
+from .seeding import epoch_perms
 from .store import Store
 from .study import Study, ensure, measure_runs, tasks_for
 
@@ -41,7 +42,7 @@ def bench(args) -> dict:
     t0 = time.perf_counter()
     for i, s in enumerate(specs):
         train_study_run(s.variant, {k: v[i].astype(np.float32) for k, v in batch.params.items()},
-                        batch.x[i].astype(np.float32), batch.y[i].astype(np.float32), batch.perms[i], pr)
+                        batch.x[i].astype(np.float32), batch.y[i].astype(np.float32), epoch_perms(s.seed, pr), pr)
     ref = (time.perf_counter() - t0) / len(specs)
     out["reference_s_per_model"] = ref
     print(f"reference engine (torch, float32): {1000 * ref:8.1f} ms per model ({len(specs)} models)")

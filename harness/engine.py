@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from .config import Protocol, RunSpec
-from .seeding import PARAM_NAMES, epoch_perms, init_params
+from .seeding import PARAM_NAMES, fill_permutation, init_params, shuffle_key
 from .task import TaskData, study_task, study_train_data
 
 # Kinds of aggregation and of regulariser, as small integers for the kernel.
@@ -28,160 +28,207 @@ _LINEAR, _LP = 0, 1
 _REG_CODE = {"none": 0, "l1": 1, "nonneg_soft": 2, "nonneg_hard": 3}
 
 
-@njit(cache=True, fastmath=False)
-def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, perms, kind, p, reg, lam,
-               lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
-    """Trains one model in place. W1 (H, d), b1 (H,), w (H,), bvec/cvec/evec (1,),
-    X (n_train, d), Y (n_train,), perms (epochs, steps * batch)."""
-    H, d = W1.shape
-    gW1 = np.zeros((H, d))
-    gb1 = np.zeros(H)
-    gw = np.zeros(H)
-    mW1 = np.zeros((H, d))
-    vW1 = np.zeros((H, d))
-    mb1 = np.zeros(H)
-    vb1 = np.zeros(H)
-    mw = np.zeros(H)
-    vw = np.zeros(H)
-    ms = np.zeros(3)  # Adam state of b, c, e
-    vs = np.zeros(3)
-    z = np.zeros(H)
-    hh = np.zeros(H)
-    aa = np.zeros(H)
-    sc = np.zeros(3)  # b, c, e
-    gs = np.zeros(3)
-    sc[0] = bvec[0]
-    sc[1] = cvec[0]
-    sc[2] = evec[0]
-    inv_p = 1.0 / p
-    inv_b = 1.0 / batch
-    t = 0
-    for ep in range(perms.shape[0]):
-        for st in range(steps):
-            gW1[:] = 0.0
-            gb1[:] = 0.0
-            gw[:] = 0.0
-            gs[:] = 0.0
-            for bi in range(batch):
-                i = perms[ep, st * batch + bi]
-                # forward
+def _make_kernels(F):
+    """The training kernel for one float type F (np.float32 or np.float64): every constant
+    and buffer is of type F, so float32 training vectorises twice as wide."""
+
+    @njit(cache=True, fastmath=True)
+    def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, key, epochs, kind, p, reg, lam,
+                   lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
+        """Trains one model in place. W1 (H, d), b1 (H,), w (H,), bvec/cvec/evec (1,),
+        X (n_train, d), Y (n_train,); `key` is the seed's shuffle key (seeding.py). The loops over hidden
+        units are branch-free so that they vectorise; fastmath only reorders sums."""
+        ZERO, ONE, TWO = F(0.0), F(1.0), F(2.0)
+        H, d = W1.shape
+        WT = np.ascontiguousarray(W1.T)  # (d, H): loops over hidden units run contiguous
+        gW1 = np.zeros((d, H), F)
+        gb1 = np.zeros(H, F)
+        gw = np.zeros(H, F)
+        mW1 = np.zeros((d, H), F)
+        vW1 = np.zeros((d, H), F)
+        mb1 = np.zeros(H, F)
+        vb1 = np.zeros(H, F)
+        mw = np.zeros(H, F)
+        vw = np.zeros(H, F)
+        ms = np.zeros(3, F)  # Adam state of b, c, e
+        vs = np.zeros(3, F)
+        z = np.zeros(H, F)
+        hh = np.zeros(H, F)
+        aa = np.zeros(H, F)
+        absw = np.zeros(H, F)
+        sgnw = np.zeros(H, F)
+        xb = np.zeros(d, F)
+        dzv = np.zeros(H, F)
+        sc = np.zeros(3, F)  # b, c, e
+        gs = np.zeros(3, F)
+        sc[0] = bvec[0]
+        sc[1] = cvec[0]
+        sc[2] = evec[0]
+        is_lp = kind == _LP
+        p_one = p == ONE
+        inv_p = ONE / p
+        inv_b = F(1.0 / batch)
+        perm = np.empty(X.shape[0], dtype=np.int64)
+        t = 0
+        for ep in range(epochs):
+            fill_permutation(perm, key, ep)
+            for st in range(steps):
+                gW1[:] = ZERO
+                gb1[:] = ZERO
+                gw[:] = ZERO
+                gs[:] = ZERO
                 for j in range(H):
-                    acc = b1[j]
+                    absw[j] = abs(w[j])
+                    sgnw[j] = ONE if w[j] > ZERO else (-ONE if w[j] < ZERO else ZERO)
+                for bi in range(batch):
+                    i = perm[st * batch + bi]
                     for k in range(d):
-                        acc += W1[j, k] * X[i, k]
-                    z[j] = acc
-                    hh[j] = acc if acc > 0.0 else 0.0
-                tq = 1.0
-                amax = 0.0
-                jmax = 0
-                m_ = 0.0
-                if kind == _LP:
+                        xb[k] = X[i, k]
+                    # forward: z = W1 x + b1, h = ReLU(z)
                     for j in range(H):
-                        aa[j] = abs(w[j]) * hh[j]
-                        if aa[j] > amax:
-                            amax = aa[j]
-                            jmax = j
-                    m_ = amax if amax > eps else eps
-                    srat = 0.0
+                        z[j] = b1[j]
+                    for k in range(d):
+                        xk = xb[k]
+                        for j in range(H):
+                            z[j] += WT[k, j] * xk
                     for j in range(H):
-                        r = aa[j] / m_
-                        srat += r if p == 1.0 else r ** p
-                    tt = srat + eps
-                    s = (m_ * tt if p == 1.0 else m_ * tt ** inv_p) + sc[0]
-                    tq = 1.0 if p == 1.0 else tt ** (inv_p - 1.0)
-                else:
-                    s = sc[0]
-                    for j in range(H):
-                        s += w[j] * hh[j]
-                relu_s = s if s > 0.0 else 0.0
-                logit = sc[1] * relu_s + sc[2]
-                # d(mean BCE-with-logits)/d logit = (sigmoid(logit) - y) / batch
-                if logit >= 0.0:
-                    sig = 1.0 / (1.0 + math.exp(-logit))
-                else:
-                    ex = math.exp(logit)
-                    sig = ex / (1.0 + ex)
-                dl = (sig - Y[i]) * inv_b
-                gs[1] += dl * relu_s
-                gs[2] += dl
-                ds = dl * sc[1] if s > 0.0 else 0.0
-                gs[0] += ds
-                if ds == 0.0:
-                    continue
-                for j in range(H):
-                    if z[j] <= 0.0:
-                        continue
-                    if kind == _LP:
-                        dsda = tq if p == 1.0 else tq * (aa[j] / m_) ** (p - 1.0)
-                        if j == jmax and amax > eps:
-                            dsda += eps * tq  # through M = max_i a_i
-                        da = ds * dsda
-                        sw = 1.0 if w[j] > 0.0 else (-1.0 if w[j] < 0.0 else 0.0)
-                        gw[j] += da * hh[j] * sw
-                        dz = da * abs(w[j])
+                        hh[j] = max(z[j], ZERO)
+                    tq = ONE
+                    amax = ZERO
+                    jmax = -1
+                    m_ = ONE
+                    if is_lp:
+                        for j in range(H):
+                            aa[j] = absw[j] * hh[j]
+                            amax = max(amax, aa[j])
+                        for j in range(H):  # first index of the maximum, as torch's max
+                            if aa[j] == amax:
+                                jmax = j
+                                break
+                        m_ = max(amax, eps)
+                        inv_m = ONE / m_
+                        srat = ZERO
+                        if p_one:
+                            for j in range(H):
+                                srat += aa[j] * inv_m
+                            s = m_ * (srat + eps) + sc[0]
+                        else:
+                            for j in range(H):
+                                srat += (aa[j] * inv_m) ** p
+                            tt = srat + eps
+                            s = m_ * tt ** inv_p + sc[0]
+                            tq = tt ** (inv_p - ONE)
                     else:
-                        gw[j] += ds * hh[j]
-                        dz = ds * w[j]
-                    gb1[j] += dz
+                        s = sc[0]
+                        for j in range(H):
+                            s += w[j] * hh[j]
+                    relu_s = max(s, ZERO)
+                    logit = sc[1] * relu_s + sc[2]
+                    # d(mean BCE-with-logits)/d logit = (sigmoid(logit) - y) / batch
+                    if logit >= ZERO:
+                        sig = ONE / (ONE + math.exp(-logit))
+                    else:
+                        ex = math.exp(logit)
+                        sig = ex / (ONE + ex)
+                    dl = (sig - Y[i]) * inv_b
+                    gs[1] += dl * relu_s
+                    gs[2] += dl
+                    ds = dl * sc[1] if s > ZERO else ZERO
+                    gs[0] += ds
+                    if ds == ZERO:
+                        continue
+                    if is_lp:
+                        if amax <= eps:
+                            jmax = -1  # M = eps: no gradient through the max
+                        if p_one:  # ds/da_i = 1
+                            for j in range(H):
+                                on = z[j] > ZERO
+                                gw[j] += (ds * hh[j] * sgnw[j]) if on else ZERO
+                                dzv[j] = (ds * absw[j]) if on else ZERO
+                        else:
+                            for j in range(H):
+                                da = ds * tq * (aa[j] * inv_m) ** (p - ONE)
+                                on = z[j] > ZERO
+                                gw[j] += (da * hh[j] * sgnw[j]) if on else ZERO
+                                dzv[j] = (da * absw[j]) if on else ZERO
+                        if jmax >= 0:  # through M = max_i a_i: ds/dM = eps T^(1/p - 1)
+                            da = ds * eps * tq
+                            gw[jmax] += da * hh[jmax] * sgnw[jmax]
+                            dzv[jmax] += da * absw[jmax]
+                    else:
+                        for j in range(H):
+                            on = z[j] > ZERO
+                            gw[j] += ds * hh[j]
+                            dzv[j] = (ds * w[j]) if on else ZERO
+                    for j in range(H):
+                        gb1[j] += dzv[j]
                     for k in range(d):
-                        gW1[j, k] += dz * X[i, k]
-            # regulariser on the aggregation weights
-            if reg == 1:
+                        xk = xb[k]
+                        for j in range(H):
+                            gW1[k, j] += dzv[j] * xk
+                # regulariser on the aggregation weights
+                if reg == 1:
+                    for j in range(H):
+                        gw[j] += lam * sgnw[j]
+                elif reg == 2:
+                    for j in range(H):
+                        gw[j] += -TWO * lam * max(-w[j], ZERO)
+                # gradient-norm clipping over all of this model's parameters (clip_grad_norm_)
+                tot = ZERO
                 for j in range(H):
-                    gw[j] += lam * (1.0 if w[j] > 0.0 else (-1.0 if w[j] < 0.0 else 0.0))
-            elif reg == 2:
+                    tot += gb1[j] * gb1[j] + gw[j] * gw[j]
+                for k in range(d):
+                    for j in range(H):
+                        tot += gW1[k, j] * gW1[k, j]
+                for q in range(3):
+                    tot += gs[q] * gs[q]
+                coef = min(clip / (math.sqrt(tot) + F(1e-6)), ONE)
+                # Adam (torch.optim.Adam's update, bias corrections as torch computes them)
+                t += 1
+                bc1 = 1.0 - float(beta1) ** t
+                bc2s = F(math.sqrt(1.0 - float(beta2) ** t))
+                step = F(lr / bc1)
+                b1m = ONE - beta1
+                b2m = ONE - beta2
+                for k in range(d):
+                    for j in range(H):
+                        g = gW1[k, j] * coef
+                        mW1[k, j] += (g - mW1[k, j]) * b1m
+                        vW1[k, j] = vW1[k, j] * beta2 + b2m * g * g
+                        WT[k, j] -= step * mW1[k, j] / (math.sqrt(vW1[k, j]) / bc2s + adam_eps)
                 for j in range(H):
-                    if w[j] < 0.0:
-                        gw[j] += -2.0 * lam * (-w[j])
-            # gradient-norm clipping over all of this model's parameters (clip_grad_norm_)
-            tot = 0.0
-            for j in range(H):
-                tot += gb1[j] * gb1[j] + gw[j] * gw[j]
-                for k in range(d):
-                    tot += gW1[j, k] * gW1[j, k]
-            for q in range(3):
-                tot += gs[q] * gs[q]
-            coef = clip / (math.sqrt(tot) + 1e-6)
-            if coef > 1.0:
-                coef = 1.0
-            # Adam (torch.optim.Adam's update, bias corrections as torch computes them)
-            t += 1
-            bc1 = 1.0 - beta1 ** t
-            bc2s = math.sqrt(1.0 - beta2 ** t)
-            step = lr / bc1
-            for j in range(H):
-                for k in range(d):
-                    g = gW1[j, k] * coef
-                    mW1[j, k] += (g - mW1[j, k]) * (1.0 - beta1)
-                    vW1[j, k] = vW1[j, k] * beta2 + (1.0 - beta2) * g * g
-                    W1[j, k] -= step * mW1[j, k] / (math.sqrt(vW1[j, k]) / bc2s + adam_eps)
-                g = gb1[j] * coef
-                mb1[j] += (g - mb1[j]) * (1.0 - beta1)
-                vb1[j] = vb1[j] * beta2 + (1.0 - beta2) * g * g
-                b1[j] -= step * mb1[j] / (math.sqrt(vb1[j]) / bc2s + adam_eps)
-                g = gw[j] * coef
-                mw[j] += (g - mw[j]) * (1.0 - beta1)
-                vw[j] = vw[j] * beta2 + (1.0 - beta2) * g * g
-                w[j] -= step * mw[j] / (math.sqrt(vw[j]) / bc2s + adam_eps)
-                if reg == 3 and w[j] < 0.0:
-                    w[j] = 0.0
-            for q in range(3):
-                g = gs[q] * coef
-                ms[q] += (g - ms[q]) * (1.0 - beta1)
-                vs[q] = vs[q] * beta2 + (1.0 - beta2) * g * g
-                sc[q] -= step * ms[q] / (math.sqrt(vs[q]) / bc2s + adam_eps)
-    bvec[0] = sc[0]
-    cvec[0] = sc[1]
-    evec[0] = sc[2]
+                    g = gb1[j] * coef
+                    mb1[j] += (g - mb1[j]) * b1m
+                    vb1[j] = vb1[j] * beta2 + b2m * g * g
+                    b1[j] -= step * mb1[j] / (math.sqrt(vb1[j]) / bc2s + adam_eps)
+                    g = gw[j] * coef
+                    mw[j] += (g - mw[j]) * b1m
+                    vw[j] = vw[j] * beta2 + b2m * g * g
+                    w[j] -= step * mw[j] / (math.sqrt(vw[j]) / bc2s + adam_eps)
+                    if reg == 3:
+                        w[j] = max(w[j], ZERO)
+                for q in range(3):
+                    g = gs[q] * coef
+                    ms[q] += (g - ms[q]) * b1m
+                    vs[q] = vs[q] * beta2 + b2m * g * g
+                    sc[q] -= step * ms[q] / (math.sqrt(vs[q]) / bc2s + adam_eps)
+        W1[:, :] = WT.T
+        bvec[0] = sc[0]
+        cvec[0] = sc[1]
+        evec[0] = sc[2]
+
+    @njit(parallel=True, cache=True)
+    def _train_many(W1, b1, w, b, c, e, X, Y, keys, epochs, kind, p, reg, lam,
+                    lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
+        """Models along axis 0 of every array; one model per parallel iteration."""
+        for m in prange(W1.shape[0]):
+            _train_one(W1[m], b1[m], w[m], b[m:m + 1], c[m:m + 1], e[m:m + 1], X[m], Y[m], keys[m], epochs,
+                       kind[m], p[m], reg[m], lam[m], lr, beta1, beta2, adam_eps, clip, eps, batch, steps)
+
+    return _train_many
 
 
-@njit(parallel=True, cache=True)
-def _train_many(W1, b1, w, b, c, e, X, Y, perms, kind, p, reg, lam,
-                lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
-    """Models along axis 0 of every array; one model per parallel iteration."""
-    for m in prange(W1.shape[0]):
-        _train_one(W1[m], b1[m], w[m], b[m:m + 1], c[m:m + 1], e[m:m + 1], X[m], Y[m], perms[m],
-                   kind[m], p[m], reg[m], lam[m], lr, beta1, beta2, adam_eps, clip, eps, batch, steps)
+_KERNELS = {np.dtype(np.float32): _make_kernels(np.float32), np.dtype(np.float64): _make_kernels(np.float64)}
 
 
 @dataclass
@@ -192,12 +239,12 @@ class Batch:
     params: dict[str, np.ndarray]  # W1 (N, H, d), b1 (N, H), w (N, H), b, c, e (N,)
     x: np.ndarray  # (N, n_train, d)
     y: np.ndarray  # (N, n_train)
-    perms: np.ndarray  # (N, epochs, steps * batch)
+    keys: np.ndarray  # (N,) uint64 shuffle keys
 
 
 def make_batch(specs: list[RunSpec], tasks: dict[int, TaskData] | None = None) -> Batch:
     tasks = {} if tasks is None else tasks
-    inits, xs, ys, perms = [], [], [], []
+    inits, xs, ys = [], [], []
     for s in specs:
         if s.polytope not in tasks:
             tasks[s.polytope] = study_task(s.polytope, s.protocol)
@@ -205,33 +252,34 @@ def make_batch(specs: list[RunSpec], tasks: dict[int, TaskData] | None = None) -
         inits.append(init_params(s.variant, s.seed, s.protocol))
         xs.append(x)
         ys.append(y)
-        perms.append(epoch_perms(s.seed, s.protocol))
     params = {k: np.stack([i[k] for i in inits]).astype(np.float64) for k in PARAM_NAMES}
-    return Batch(list(specs), params, np.stack(xs).astype(np.float64), np.stack(ys).astype(np.float64),
-                 np.stack(perms))
+    keys = np.array([shuffle_key(s.seed) for s in specs], dtype=np.uint64)
+    return Batch(list(specs), params, np.stack(xs).astype(np.float64), np.stack(ys).astype(np.float64), keys)
 
 
-def train_batch(batch: Batch, device: str = "cpu") -> dict[str, np.ndarray]:
-    """Trains every run of the batch (one protocol); returns the final parameters stacked
-    like batch.params. Runs of any mix of variants may share a batch."""
+def train_batch(batch: Batch, device: str = "cpu", dtype=np.float32) -> dict[str, np.ndarray]:
+    """Trains every run of the batch (one protocol; any mix of variants); returns the final
+    parameters stacked like batch.params, in float64 arrays holding `dtype` values."""
     protos = {s.protocol for s in batch.specs}
     if len(protos) != 1:
         raise ValueError("one batch trains under one protocol")
     pr = protos.pop()
+    F = np.dtype(dtype).type
     v = [s.variant for s in batch.specs]
     kind = np.array([_LP if x.arch == "lp" else _LINEAR for x in v], dtype=np.int64)
-    p = np.array([x.p if x.arch == "lp" else 1.0 for x in v], dtype=np.float64)
+    p = np.array([x.p if x.arch == "lp" else 1.0 for x in v], dtype=F)
     reg = np.array([_REG_CODE[x.reg] for x in v], dtype=np.int64)
-    lam = np.array([x.lam for x in v], dtype=np.float64)
-    out = {k: a.copy() for k, a in batch.params.items()}
+    lam = np.array([x.lam for x in v], dtype=F)
     if device != "cpu":
         from .engine_torch import train_torch
 
-        return train_torch(batch, pr, kind, p, reg, lam, device)
-    _train_many(out["W1"], out["b1"], out["w"], out["b"], out["c"], out["e"], batch.x, batch.y, batch.perms,
-                kind, p, reg, lam, pr.lr, pr.beta1, pr.beta2, pr.adam_eps, pr.clip, pr.lp_eps,
-                pr.batch_size, pr.steps_per_epoch)
-    return out
+        return train_torch(batch, pr, kind, p, reg, lam, device, dtype)
+    out = {k: np.ascontiguousarray(a, dtype=F) for k, a in batch.params.items()}
+    _KERNELS[np.dtype(F)](out["W1"], out["b1"], out["w"], out["b"], out["c"], out["e"],
+                          batch.x.astype(F), batch.y.astype(F), batch.keys, pr.epochs, kind, p, reg, lam,
+                          F(pr.lr), F(pr.beta1), F(pr.beta2), F(pr.adam_eps), F(pr.clip), F(pr.lp_eps),
+                          pr.batch_size, pr.steps_per_epoch)
+    return {k: a.astype(np.float64) for k, a in out.items()}
 
 
 def group_by_protocol(specs: list[RunSpec]) -> dict[Protocol, list[RunSpec]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from .config import Protocol, Variant
 
@@ -34,10 +35,42 @@ def init_params(variant: Variant, seed: int, protocol: Protocol) -> dict[str, np
     return {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
 
 
+def shuffle_key(seed: int) -> np.uint64:
+    """The 64-bit key of a seed's shuffle stream."""
+    return np.random.SeedSequence([_TAG_SHUFFLE, seed]).generate_state(1, np.uint64)[0]
+
+
+@njit(cache=True)
+def _splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def fill_permutation(perm: np.ndarray, key: np.uint64, epoch: int) -> None:
+    """perm <- a fresh uniform permutation of 0..n-1 for this (shuffle key, epoch):
+    Fisher-Yates driven by splitmix64. The batched kernel calls it inside its loop, so
+    no (epochs, n) table is kept per model; the reference engine calls the same code."""
+    n = perm.shape[0]
+    for i in range(n):
+        perm[i] = i
+    state = key ^ (np.uint64(epoch) * np.uint64(0xD1B54A32D192ED03))
+    for i in range(n - 1, 0, -1):
+        state, r = _splitmix64(state)
+        j = int((r >> np.uint64(11)) * (1.0 / 9007199254740992.0) * (i + 1))  # 53-bit uniform
+        tmp = perm[i]
+        perm[i] = perm[j]
+        perm[j] = tmp
+
+
 def epoch_perms(seed: int, protocol: Protocol) -> np.ndarray:
-    """(epochs, steps_per_epoch * batch_size) int32: the part of each epoch's fresh
-    permutation that is used (the last partial batch is dropped)."""
-    rng = np.random.default_rng([_TAG_SHUFFLE, seed])
-    base = np.broadcast_to(np.arange(protocol.n_train, dtype=np.int32), (protocol.epochs, protocol.n_train))
-    used = protocol.steps_per_epoch * protocol.batch_size
-    return np.ascontiguousarray(rng.permuted(base, axis=1)[:, :used])
+    """(epochs, n_train) int64: each epoch's permutation, for the reference engine (the
+    first steps_per_epoch * batch_size entries are used; the last partial batch is dropped)."""
+    key = shuffle_key(seed)
+    out = np.empty((protocol.epochs, protocol.n_train), dtype=np.int64)
+    for ep in range(protocol.epochs):
+        fill_permutation(out[ep], key, ep)
+    return out

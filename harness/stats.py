@@ -208,9 +208,10 @@ def cluster_bootstrap(data: np.ndarray, clusters: np.ndarray, stat: Stat, n_boot
     percentiles at alpha'/2 and 1-alpha'/2 where z_{alpha'/2} = sqrt(G/(G-1)) t_{G-1, alpha/2},
     which for a mean is the t-interval on polytope means, while keeping the percentile
     interval's shape (skew) and its range (a share stays in [0, 1]). Resampling seeds as well
-    adds within-polytope variance a second time, so the interval is slightly conservative
-    when few seeds per polytope carry most of the variance (about 96-97% with 3 seeds per
-    polytope and equal variances; about 95% with 10 or more).
+    adds within-polytope variance a second time, so the interval is conservative when few
+    seeds per polytope carry much of the variance. Measured coverage of a mean at 95%, 1000
+    studies each, 10 or 20 polytopes: 96.7-97.0% with 3 seeds and equal between/within sd,
+    98.2-98.5% with 3 seeds and a between sd half the within; 94-97% with 10 or 30 seeds.
 
     log_scale: for ratios; the interval is built on log(stat) and mapped back. The estimate
     must be > 0. Replicates <= 0 (e.g. a numerator that resamples to <= 0) rank below every
@@ -246,8 +247,7 @@ def cluster_bootstrap(data: np.ndarray, clusters: np.ndarray, stat: Stat, n_boot
     if log_scale:
         if not estimate > 0:
             raise ValueError(f"log_scale needs a positive statistic (got estimate {estimate})")
-        with np.errstate(divide="ignore"):
-            values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), -np.inf)
+        values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), -np.inf)
     if n_clusters >= 2:
         sample_size = n_clusters
     else:
@@ -496,8 +496,9 @@ def mixed_slope(y: np.ndarray, x: np.ndarray, groups: np.ndarray, level: float =
 
     statsmodels can report "converged" with the group variance collapsed to zero and
     misleading fixed effects (statsmodels #10239): `warning` says so when the group variance
-    is below 1e-6 of the residual variance, and repeats every warning statsmodels raised during
-    the fit (ConvergenceWarning and others); compare with cluster_bootstrap_slope.
+    is below 1e-3 of the residual variance (REML often stops near the boundary, ~1e-5, rather
+    than on it), and repeats every warning statsmodels raised during the fit
+    (ConvergenceWarning and others); compare with cluster_bootstrap_slope.
     """
     _check_level(level)
     y, x, groups = np.asarray(y, dtype=float), np.asarray(x, dtype=float), np.asarray(groups)
@@ -511,7 +512,7 @@ def mixed_slope(y: np.ndarray, x: np.ndarray, groups: np.ndarray, level: float =
         fit = MixedLM(y, exog, groups=groups).fit(reml=True)
     group_var, residual_var = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
     problems = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    if group_var <= 1e-6 * residual_var:
+    if group_var <= 1e-3 * residual_var:
         problems.insert(0, f"random-intercept variance collapsed to ~0 ({group_var:.3g}), statsmodels #10239: "
                            "check against cluster_bootstrap_slope")
     low, high = np.asarray(fit.conf_int(alpha=1 - level))[1]

@@ -1,0 +1,353 @@
+"""Claims about harness.stats, checked on simulated data with known truths.
+
+Nested studies: G polytopes (clusters) x m seeds (units); a run's value is
+mu + polytope effect (sd_between) + seed noise (sd_within). Fixed seeds make every test
+deterministic; Monte Carlo tolerances are 3 standard errors.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from harness.stats import (
+    Interval,
+    cluster_bootstrap,
+    cluster_bootstrap_slope,
+    cluster_mean_test,
+    cluster_weights,
+    dip_per_run,
+    dip_summary,
+    holm,
+    mixed_slope,
+    percentile_of,
+    proportion_ci,
+    ratio_of_means,
+    tost,
+    weighted_mean,
+)
+
+
+def nested(rng: np.random.Generator, studies: int, n_clusters: int, n_units: int, mu: float = 0.0,
+           sd_between: float = 1.0, sd_within: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Values (studies, G * m) of independent nested studies, and their cluster labels (G * m,)."""
+    between = rng.normal(0, sd_between, (studies, n_clusters, 1))
+    within = rng.normal(0, sd_within, (studies, n_clusters, n_units))
+    return (mu + between + within).reshape(studies, -1), np.repeat(np.arange(n_clusters), n_units)
+
+
+def mc_bound(rate: float, studies: int) -> float:
+    """rate + 3 Monte Carlo standard errors."""
+    return rate + 3 * math.sqrt(rate * (1 - rate) / studies)
+
+
+# --- cluster bootstrap --------------------------------------------------------------------------
+
+
+def test_mean_ci_covers_the_truth_95_percent_of_nested_studies_where_plain_percentile_does_not():
+    """The 95% CI of a mean (10 polytopes x 10 seeds, between sd = within sd = 1) covers the true
+    mean in 93-97% of 500 studies; the plain 2.5-97.5% percentile of the same replicates
+    under-covers (t_9 tails and the (G-1)/G bootstrap variance), which the expansion fixes."""
+    rng = np.random.default_rng(20240601)
+    values, clusters = nested(rng, 500, 10, 10, mu=3.0)
+    covered, plain_covered = 0, 0
+    for study in values:
+        result = cluster_bootstrap(study, clusters, weighted_mean(0), n_boot=1000, rng=rng)
+        covered += result.ci.contains(3.0)
+        low, high = np.quantile(result.distribution, [0.025, 0.975])
+        plain_covered += low <= 3.0 <= high
+    assert 0.93 <= covered / 500 <= 0.97
+    assert plain_covered / 500 < 0.935
+
+
+def test_ratio_ci_on_the_log_scale_covers_the_true_ratio_of_means():
+    """The log-scale 95% CI of a ratio of means (lognormal runs; a polytope effect shared by
+    numerator and denominator and one of the numerator alone, 12 polytopes x 5 seeds) covers
+    E[num] / E[den] in 93-97% of 1000 studies."""
+    rng = np.random.default_rng(7)
+    studies, n_clusters, n_units = 1000, 12, 5
+    shape = (studies, n_clusters)
+    shared = rng.normal(0, 0.5, (*shape, 1))
+    num = 10 * np.exp(shared + rng.normal(0, 0.4, (*shape, 1)) + rng.normal(0, 0.3, (*shape, n_units)))
+    den = np.exp(shared + rng.normal(0, 0.3, (*shape, n_units)))
+    truth = 10 * math.exp((0.5**2 + 0.4**2 + 0.3**2) / 2) / math.exp((0.5**2 + 0.3**2) / 2)
+    clusters = np.repeat(np.arange(n_clusters), n_units)
+    covered = 0
+    for s in range(studies):
+        data = np.column_stack([num[s].ravel(), den[s].ravel()])  # (runs, 2)
+        result = cluster_bootstrap(data, clusters, ratio_of_means(0, 1), n_boot=1000, rng=rng, log_scale=True)
+        covered += result.ci.contains(truth)
+    assert 0.93 <= covered / studies <= 0.97
+
+
+def test_a_denominator_that_resamples_to_zero_gives_an_infinite_bound_not_a_crash():
+    """Only polytope 0 has a non-zero denominator: replicates that miss it are +inf, so the
+    upper bound of the log-scale CI is +inf while the lower bound stays finite and positive."""
+    clusters = np.repeat(np.arange(5), 4)
+    num = np.arange(1.0, 21.0)
+    den = np.where(clusters == 0, 1.0, 0.0)
+    result = cluster_bootstrap(np.column_stack([num, den]), clusters, ratio_of_means(0, 1), n_boot=500,
+                               rng=np.random.default_rng(0), log_scale=True)
+    assert result.estimate == pytest.approx(num.mean() / den.mean())
+    assert np.isinf(result.ci.high) and 0 < result.ci.low < result.estimate
+
+
+def test_undefined_replicates_are_left_out_and_counted():
+    """0/0 replicates (numerator and denominator both only in polytope 0) are NaN: left out of
+    the interval and counted in the note; the interval itself is not NaN."""
+    clusters = np.repeat(np.arange(5), 4)
+    data = np.column_stack([np.where(clusters == 0, 2.0, 0.0), np.where(clusters == 0, 1.0, 0.0)])
+    result = cluster_bootstrap(data, clusters, ratio_of_means(0, 1), n_boot=500, rng=np.random.default_rng(0))
+    assert "replicates undefined (NaN)" in result.note
+    assert result.ci.low == result.ci.high == 2.0
+
+
+def test_log_scale_refuses_a_non_positive_estimate():
+    """A ratio estimate <= 0 has no log: a ValueError that names the problem."""
+    with pytest.raises(ValueError, match="log_scale"):
+        cluster_bootstrap(np.column_stack([-np.ones(6), np.ones(6)]), np.repeat([0, 1], 3), ratio_of_means(0, 1),
+                          n_boot=10, rng=np.random.default_rng(0), log_scale=True)
+
+
+def test_cluster_weights_resample_polytopes_then_seeds():
+    """Each replicate draws G polytopes: a polytope's total weight is a multiple of its seed
+    count, the multiples sum to G, and every unit has expected weight 1 (unbalanced sizes)."""
+    clusters = np.array(["a"] * 3 + ["b"] * 5 + ["c"] * 2)
+    weights = cluster_weights(clusters, 20000, np.random.default_rng(1))  # (B, n)
+    sizes = {"a": 3, "b": 5, "c": 2}
+    copies = np.stack([weights[:, clusters == c].sum(1) / size for c, size in sizes.items()], axis=1)
+    assert weights.shape == (20000, 10) and (weights >= 0).all()
+    np.testing.assert_array_equal(copies, np.round(copies))
+    np.testing.assert_array_equal(copies.sum(1), 3)
+    np.testing.assert_allclose(weights.mean(0), 1, atol=0.05)
+
+
+def test_the_same_seed_gives_the_same_numbers():
+    """Same Generator seed -> identical replicates and intervals; another seed -> different."""
+    values, clusters = nested(np.random.default_rng(0), 1, 8, 4)
+
+    def run(seed: int | None):
+        rng = None if seed is None else np.random.default_rng(seed)
+        return cluster_bootstrap(values[0], clusters, weighted_mean(0), n_boot=300, rng=rng)
+
+    first, again, other = run(11), run(11), run(12)
+    np.testing.assert_array_equal(first.distribution, again.distribution)
+    assert first.ci == again.ci
+    assert not np.array_equal(first.distribution, other.distribution)
+    np.testing.assert_array_equal(run(None).distribution, run(None).distribution)
+    samples = [np.random.default_rng(i).normal(0, 1, 50) * (1 + i % 2) for i in range(12)]
+    dips = [dip_summary(samples, np.repeat(np.arange(4), 3), rng=np.random.default_rng(5), n_boot=200)
+            for _ in range(2)]
+    assert dips[0].ci == dips[1].ci
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_interval_brackets_the_estimate(seed: int):
+    """lower <= estimate <= upper for a mean, a log-scale ratio and a slope, at few resamples."""
+    rng = np.random.default_rng(seed)
+    values, clusters = nested(rng, 2, 6, 3, mu=5.0)
+    data = np.column_stack([values[0], np.exp(values[1] / 5)])
+    for result in (cluster_bootstrap(data, clusters, weighted_mean(0), n_boot=200, rng=rng),
+                   cluster_bootstrap(np.exp(data), clusters, ratio_of_means(0, 1), n_boot=200, rng=rng, log_scale=True),
+                   cluster_bootstrap_slope(data[:, 1], data[:, 0], clusters, n_boot=200, rng=rng)):
+        assert result.ci.low <= result.estimate <= result.ci.high
+
+
+def test_a_single_polytope_falls_back_to_seeds_and_says_so():
+    """With one polytope the interval can only cover new seeds on it; the note says so."""
+    result = cluster_bootstrap(np.arange(8.0), np.zeros(8), weighted_mean(0), n_boot=200,
+                               rng=np.random.default_rng(0))
+    assert result.n_clusters == 1 and "single polytope" in result.note
+    assert result.ci.low < 3.5 < result.ci.high
+
+
+# --- tests of a mean ----------------------------------------------------------------------------
+
+
+def test_cluster_mean_test_holds_its_level_under_nesting_where_naive_pooling_does_not():
+    """Under a true null with a polytope effect (10 x 10, between sd = within sd), 2000 studies:
+    the test on polytope means rejects in <= 5% + 3 MC SE; a t-test pooling all 100 runs as if
+    independent rejects far more often (design effect 1 + 9 * 0.5 = 5.5)."""
+    studies = 2000
+    values, clusters = nested(np.random.default_rng(42), studies, 10, 10)
+    cluster_rate = np.mean([cluster_mean_test(study, clusters).p_value < 0.05 for study in values])
+    naive_rate = np.mean(stats.ttest_1samp(values, 0.0, axis=1).pvalue < 0.05)
+    assert cluster_rate <= mc_bound(0.05, studies)
+    assert naive_rate > 0.25
+
+
+def test_cluster_mean_test_detects_a_real_effect():
+    """A mean of 2 between-polytope sd, 12 polytopes x 5 seeds: p < 0.01."""
+    values, clusters = nested(np.random.default_rng(3), 1, 12, 5, mu=2.0)
+    result = cluster_mean_test(values[0], clusters)
+    assert result.p_value < 0.01 and "12 polytope means" in result.method
+
+
+def test_cluster_mean_test_decides_zero_variance_explicitly():
+    """Identical values: p = 0 when they differ from the null, 1 when equal; never NaN."""
+    clusters = np.repeat(np.arange(4), 5)
+    differs = cluster_mean_test(np.full(20, 0.1), clusters, null=0.0)
+    equal = cluster_mean_test(np.full(20, 0.1), clusters, null=0.1)
+    assert (differs.p_value, equal.p_value) == (0.0, 1.0)
+    assert "identical in all 20 runs" in differs.method
+
+
+def test_cluster_mean_test_falls_back_to_runs_and_drops_nans():
+    """One polytope: a t-test on its runs, named in `method`. NaN runs are dropped and uncounted."""
+    values = np.array([0.5, 1.2, np.nan, 0.9, 1.4, 0.7])
+    result = cluster_mean_test(values, np.zeros(6))
+    expected = stats.ttest_1samp(values[~np.isnan(values)], 0.0).pvalue
+    assert result.p_value == pytest.approx(expected)
+    assert result.n_units == 5 and "single polytope" in result.method
+
+
+# --- equivalence ------------------------------------------------------------------------------
+
+
+def test_tost_declares_equivalence_when_the_truth_is_well_inside_the_margins():
+    """Truth 0, margins +-0.5, 20 polytopes x 10 seeds (between sd 0.2, within 0.5): at least
+    90% of 500 studies are declared equivalent."""
+    values, clusters = nested(np.random.default_rng(5), 500, 20, 10, sd_between=0.2, sd_within=0.5)
+    rate = np.mean([tost(study, clusters, -0.5, 0.5).equivalent for study in values])
+    assert rate >= 0.9
+
+
+def test_tost_rarely_declares_equivalence_when_the_truth_is_on_or_outside_a_margin():
+    """Truth on the upper margin (the hardest case): equivalence in <= alpha + 3 MC SE of 1000
+    studies; truth at twice the margin: never."""
+    studies = 1000
+    on_margin, clusters = nested(np.random.default_rng(6), studies, 10, 5, mu=0.5, sd_between=0.3, sd_within=0.5)
+    outside, _ = nested(np.random.default_rng(7), 200, 10, 5, mu=1.0, sd_between=0.3, sd_within=0.5)
+    on_rate = np.mean([tost(study, clusters, -0.5, 0.5).equivalent for study in on_margin])
+    outside_rate = np.mean([tost(study, clusters, -0.5, 0.5).equivalent for study in outside])
+    assert on_rate <= mc_bound(0.05, studies)
+    assert outside_rate == 0.0
+
+
+def test_tost_decides_degenerate_data_explicitly():
+    """A flip that changes nothing in any of 30 runs: equivalent iff 0 is inside the margins,
+    degenerate, 'identical in all 30 runs', and no NaN anywhere."""
+    clusters = np.repeat(np.arange(6), 5)
+    inside = tost(np.zeros(30), clusters, -1.0, 1.0)
+    outside = tost(np.zeros(30), clusters, 0.5, 1.0)
+    assert inside.equivalent and inside.degenerate and "identical in all 30 runs" in inside.note
+    assert not outside.equivalent and outside.degenerate and outside.p_value == 1.0
+    for result in (inside, outside):
+        assert not any(isinstance(v, float) and math.isnan(v) for v in result.as_dict().values())
+
+
+def test_tost_agrees_with_its_90_percent_interval_and_calls_a_wide_one_underpowered():
+    """Equivalent exactly when the 90% CI lies inside the margins; with 4 spread-out polytope
+    means around 0.1 and margins +-0.8 the CI straddles both margins: 'undecided
+    (underpowered)', not a refutation."""
+    clusters = np.repeat(np.arange(4), 2)
+    values = np.repeat([-1.0, 1.2, -0.8, 1.1], 2) + np.tile([-0.1, 0.1], 4)
+    wide_margins = tost(values, clusters, -3.0, 3.0)
+    assert wide_margins.equivalent and -3.0 < wide_margins.ci90.low and wide_margins.ci90.high < 3.0
+    assert wide_margins.ci90.level == pytest.approx(0.9)
+    narrow = tost(values, clusters, -0.8, 0.8)
+    assert not narrow.equivalent and narrow.ci90.low < -0.8 and narrow.ci90.high > 0.8
+    assert "undecided (underpowered)" in narrow.note
+
+
+# --- unimodality ------------------------------------------------------------------------------
+
+
+def test_dip_test_finds_bimodal_runs_and_not_unimodal_ones():
+    """Runs mixing a spike near 0 with a wide mode at 5-18 are multimodal (share ~ 1); normal
+    runs are not (share <= alpha + 3 MC SE; the dip table's uniform null makes it conservative)."""
+    rng = np.random.default_rng(9)
+    n_runs, clusters = 120, np.repeat(np.arange(20), 6)
+    bimodal = [np.concatenate([rng.normal(0, 0.05, 100), rng.uniform(5, 18, 100)]) for _ in range(n_runs)]
+    unimodal = [rng.normal(0, 1, 200) for _ in range(n_runs)]
+    many = dip_summary(bimodal, clusters, rng=rng, n_boot=500)
+    one = dip_summary(unimodal, clusters, rng=rng, n_boot=500)
+    assert many.share_multimodal >= 0.95 and many.ci.low > 0.8 and many.combined_p < 1e-10
+    assert one.share_multimodal <= mc_bound(0.05, n_runs) and one.combined_p > 0.05
+    assert many.n_runs == one.n_runs == n_runs
+
+
+def test_dip_per_run_skips_tiny_runs_and_survives_p_of_exactly_zero_and_one():
+    """Runs with < 4 points get NaN; p-values of exactly 0.0 (bimodal) and 1.0 (constant)
+    still combine to a finite p."""
+    samples = [np.array([1.0, 2.0, 3.0]), np.r_[np.zeros(50), np.full(50, 10.0)], np.ones(20)]
+    dips, p_values = dip_per_run(samples)
+    assert np.isnan(dips[0]) and np.isnan(p_values[0])
+    assert p_values[1] == 0.0 and p_values[2] == 1.0
+    result = dip_summary(samples, np.arange(3), rng=np.random.default_rng(0), n_boot=100)
+    assert result.n_runs == 2 and not math.isnan(result.combined_p)
+
+
+# --- multiplicity, proportions, percentiles ----------------------------------------------------
+
+
+def test_holm_matches_a_hand_computed_example_and_ignores_nans():
+    """p = (0.01, 0.04, 0.03, 0.005): sorted x (4, 3, 2, 1) = (0.02, 0.03, 0.06, 0.04), made
+    monotone (0.02, 0.03, 0.06, 0.06). A NaN stays NaN and shrinks the family."""
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(holm([0.01, np.nan, 0.04]), [0.02, np.nan, 0.04])
+
+
+def test_proportion_ci_is_wilson():
+    """Wilson's closed form: 0/10 -> [0, z^2 / (n + z^2)]; 5/10 symmetric about 0.5 with
+    half-width z sqrt(n/4 + z^2/4) / (n + z^2)."""
+    z, n = stats.norm.ppf(0.975), 10
+    zero = proportion_ci(0, n)
+    assert zero.low == pytest.approx(0, abs=1e-12) and zero.high == pytest.approx(z**2 / (n + z**2))
+    half = proportion_ci(5, n)
+    width = z * math.sqrt(n / 4 + z**2 / 4) / (n + z**2)
+    assert (half.low, half.high) == pytest.approx((0.5 - width, 0.5 + width))
+
+
+def test_percentile_of_counts_ties_half_and_ignores_nans():
+    """3 in (1, 2, 3, 4): 2 below, 1 tie -> (50 + 75) / 2 = 62.5; NaNs dropped; NaN value -> NaN."""
+    assert percentile_of(3, np.array([1, 2, 3, 4, np.nan])) == 62.5
+    assert math.isnan(percentile_of(np.nan, np.arange(4.0)))
+
+
+# --- slopes -------------------------------------------------------------------------------------
+
+
+def slope_study(seed: int, sd_between: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """y = 1.5 + 2 x + polytope effect + noise, 15 polytopes x 10 seeds; x varies within and between."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(15), 10)
+    x = rng.normal(0, 1, 150) + rng.normal(0, 1, 15)[groups]
+    y = 1.5 + 2 * x + rng.normal(0, sd_between, 15)[groups] + rng.normal(0, 1, 150)
+    return y, x, groups
+
+
+def test_mixed_slope_recovers_a_known_slope_and_agrees_with_the_cluster_bootstrap():
+    """True slope 2, group sd 1: the REML slope's CI holds 2, the group variance is clearly
+    positive, no warning, and the cluster-bootstrap slope interval holds 2 too."""
+    y, x, groups = slope_study(1, sd_between=1.0)
+    result = mixed_slope(y, x, groups)
+    assert result.ci.contains(2.0) and abs(result.slope - 2) < 0.15
+    assert result.converged and result.group_var > 0.3 and result.warning == ""
+    assert cluster_bootstrap_slope(y, x, groups, n_boot=1000, rng=np.random.default_rng(2)).ci.contains(2.0)
+
+
+def test_mixed_slope_flags_a_collapsed_group_variance():
+    """Residuals demeaned within each polytope leave no group variance: the fit 'converges'
+    with variance ~0 (statsmodels #10239), and `warning` says so."""
+    y, x, groups = slope_study(1, sd_between=0.0)
+    noise = y - 1.5 - 2 * x
+    y = 1.5 + 2 * x + noise - (np.bincount(groups, noise) / 10)[groups]
+    result = mixed_slope(y, x, groups)
+    assert result.group_var < 1e-3 and "collapsed" in result.warning
+
+
+# --- result objects -----------------------------------------------------------------------------
+
+
+def test_results_are_one_line_and_export_plain_values():
+    """Results print on one line without the replicates and export to plain dicts."""
+    result = cluster_bootstrap(np.arange(10.0), np.repeat([0, 1], 5), weighted_mean(0), n_boot=50,
+                               rng=np.random.default_rng(0))
+    assert "\n" not in repr(result) and "distribution" not in repr(result)
+    exported = result.as_dict()
+    assert "distribution" not in exported and set(exported["ci"]) == {"low", "high", "level"}
+    assert Interval(0.0, 1.0).as_dict() == {"low": 0.0, "high": 1.0, "level": 0.95}
+    assert isinstance(cluster_mean_test(np.arange(6.0), np.repeat([0, 1, 2], 2)).as_dict()["p_value"], float)
