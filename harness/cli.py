@@ -54,6 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", default="30x10", help="end-to-end study SEEDSxPOLYTOPES of lp,linear (default 30x10)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the batched engine (default: all)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the batched engine")
+    p = sub.add_parser("claims", help="evaluate every claim on a run table, without training")
+    p.add_argument("--runs", default=None,
+                   help="an exported runs.csv (or .parquet); per-point data are read from points.parquet beside it. "
+                        "Default: the study below, from the store (never trains)")
+    _add_selection(p)
+    p.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
+    p.add_argument("--rule", default=None, choices=["exclude_collapsed", "all"],
+                   help="override every claim's inclusion rule")
+    p.add_argument("--json", action="store_true", help="print a JSON list of verdicts")
+
+    p = sub.add_parser("report", help="train what the store lacks, evaluate every claim, write the HTML report")
+    _add_selection(p, seeds="30", polytopes="10")
+    p.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
 
 
@@ -119,15 +133,9 @@ def cmd_export(args) -> int:
     study = _study(args)
     _threads(args.threads)
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise HarnessError(f"cannot write to --out {out}: {exc.strerror}; choose a writable folder")
-    runs, _ = ensure(study, Store(args.cache), device=_device(args.device), progress=True)
-    n = export(runs, study, out)
+    _writable(out)
+    runs, points = ensure(study, Store(args.cache), device=_device(args.device), progress=True)
+    n = export(runs, study, out, points)
     print(f"wrote {out / 'runs.csv'} ({len(runs)} runs), {n} model files and {len(study.polytopes)} polytope files")
     return 0
 
@@ -176,7 +184,81 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "export": cmd_export, "reproduce": cmd_reproduce, "bench": cmd_bench}
+def _claims_study(args, claims):
+    """The study named by the selection options; models default to what the claims need."""
+    from .claims import models_needed
+    from .config import parse_models, parse_range
+    from .study import Study
+
+    models = parse_models(args.models) if args.models else parse_models(",".join(models_needed(claims)))
+    return Study(tuple(models), tuple(parse_range(args.polytopes, "polytopes")), tuple(parse_range(args.seeds, "seeds")))
+
+
+def cmd_claims(args) -> int:
+    from .claims import evaluate_all, load_claims, select
+    from .runs_io import read_run_table
+
+    claims = select(load_claims(), args.claims)
+    if args.runs:
+        runs, points = read_run_table(args.runs)
+        if points is None:
+            skipped = [c.id for c in claims if c.statistic.needs_points]
+            if skipped:
+                print(f"mesa-harness: no points.parquet beside {args.runs}; skipping {', '.join(skipped)}",
+                      file=sys.stderr)
+            claims = [c for c in claims if not c.statistic.needs_points]
+    else:
+        from .store import Store
+        from .study import ensure_stored
+
+        runs, points = ensure_stored(_claims_study(args, claims), Store(args.cache))
+    verdicts = evaluate_all(claims, runs, points, rule=args.rule)
+    if args.json:
+        print(json.dumps([{**v.as_dict(), "ci_low": v.ci_low, "ci_high": v.ci_high} for v in verdicts]))
+        return 0
+    for v in verdicts:
+        print(v.row())
+    return 0
+
+
+def cmd_report(args) -> int:
+    import time
+
+    from .claims import evaluate_all, load_claims
+    from .report import provenance, write_report
+    from .store import Store
+    from .study import EnsureStats, ensure
+
+    t0 = time.perf_counter()
+    claims = load_claims()
+    study = _claims_study(args, claims)
+    _threads(args.threads)
+    out = Path(args.out)
+    _writable(out)
+    store = Store(args.cache)
+    stats = EnsureStats()
+    device = _device(args.device)
+    runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats)
+    verdicts = evaluate_all(claims, runs, points)
+    prov = provenance(study, store, device, stats, time.perf_counter() - t0)
+    path = write_report(out, study, runs, points, claims, verdicts, prov)
+    print(f"wrote {path} ({len(verdicts)} claims, {len(runs)} runs; trained {stats.trained}, "
+          f"{time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def _writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise HarnessError(f"cannot write to {out}: {exc.strerror}; choose a writable folder with --out")
+
+
+COMMANDS = {"run": cmd_run, "export": cmd_export, "reproduce": cmd_reproduce, "bench": cmd_bench,
+            "claims": cmd_claims, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .errors import HarnessError
 
 # Bumped whenever a change alters what a run produces; part of every store key.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 ARCHS = ("lp", "linear")
 REGS = ("none", "l1", "nonneg_soft", "nonneg_hard")
@@ -206,7 +206,7 @@ RUN_MEASURE_COLUMNS = [
     "flat_count", "flat_frac", "grad_interior", "grad_boundary", "grad_exterior",
     "active_inside", "active_outside", "center_active_n", "center_active_absw",
     "center_inactive_absw", "min_absw", "n_absw_lt_001", "n_absw_lt_01", "n_negative_w",
-    "neg_w_mass", "flipped_flat_count", "flipped_accuracy",
+    "neg_w_mass", "flipped_flat_count", "flipped_flat_frac", "flipped_accuracy",
 ]
 POINT_COLUMNS = ["key", "point", "grad_norm", "distance", "region"]
 REGIONS = ("interior", "boundary", "exterior")

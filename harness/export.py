@@ -9,14 +9,16 @@ import pandas as pd
 from .study import Study, params_from_rows, run_table, tasks_for
 
 
-def export(runs: pd.DataFrame, study: Study, out: Path) -> int:
-    """DIR/runs.csv; DIR/models/<model>__p<polytope>__s<seed>.npz with W1 (H, d), b1, w
+def export(runs: pd.DataFrame, study: Study, out: Path, points: pd.DataFrame | None = None) -> int:
+    """DIR/runs.csv; DIR/points.parquet (per-point table, when given); DIR/models/<model>__p<polytope>__s<seed>.npz with W1 (H, d), b1, w
     (signed stored aggregation weights), b, c, e (last layer) and p (NaN for linear);
     DIR/polytopes/<polytope>.npz with normals, radii, x_test, y_test."""
     out = Path(out)
     (out / "models").mkdir(parents=True, exist_ok=True)
     (out / "polytopes").mkdir(parents=True, exist_ok=True)
     run_table(runs).to_csv(out / "runs.csv", index=False)
+    if points is not None:
+        points.to_parquet(out / "points.parquet", index=False)
     params = params_from_rows(runs, study.protocol)
     for i, row in enumerate(runs.itertuples(index=False)):
         arrays = {k: v[i] for k, v in params.items()}

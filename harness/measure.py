@@ -135,6 +135,7 @@ def measure(params: dict[str, np.ndarray], arch: Arch, tasks: list[TaskData], pr
         "n_negative_w": (prm["w"] < 0).sum(axis=1).astype(float) if is_lin else nanv,
         "neg_w_mass": np.where(prm["w"] < 0, absw, 0.0).sum(axis=1) if is_lin else np.zeros(n),
         "flipped_flat_count": flipped_flat.astype(float) if is_lin else nanv,
+        "flipped_flat_frac": _ratio(flipped_flat, n_int) if is_lin else nanv,
         "flipped_accuracy": flipped_acc if is_lin else nanv,
     }
     # A run whose training blew up is kept, with that status and no measurement.

@@ -143,6 +143,18 @@ def ensure(study: Study, store: Store | None = None, chunk_size: int = 64, devic
     return runs, points
 
 
+def ensure_stored(study: Study, store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The study's runs from the store without training; a clear error if any is missing."""
+    have = store.keys()
+    specs = study.specs()
+    missing = [s for s in specs if s.key not in have]
+    if missing:
+        raise HarnessError(f"{len(missing)} of the study's {len(specs)} runs are not in the store {store.root}; "
+                           f"train them with `python -m harness run` (same options) or pass --runs FILE")
+    runs = store.runs().set_index("key").loc[[s.key for s in specs]].reset_index()
+    return runs, store.points(runs)
+
+
 def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device: str, progress: bool,
                    stats: EnsureStats) -> None:
     from tqdm import tqdm

@@ -1,0 +1,39 @@
+"""Does forcing weight suppression (L1) or forbidding signed cancellation (non-negativity)
+give Linear a mesa? The write-up's "Next steps" 1 and 2; the outcome is an open question."""
+import pytest
+
+from harness.claims import Claim, RatioOfMeans
+from harness.claimtest import assert_turns_either_way, assert_verdict, scale, swap
+
+from _ablation import VARIANTS
+
+CLAIMS = [
+    Claim(id=f"{short}-mesa", group="ablation", order=41,
+          sentence=f"{model} forms a mesa: more flat interior points than plain Linear, with accuracy kept.",
+          statistic=RatioOfMeans("flat_frac", num=model, den="linear"), direction=">",
+          requires=(f"{short}-keeps-accuracy",))
+    for short, model in VARIANTS.items()
+]
+EXPECTED = {"30x10": {
+    "hard-mesa": "supported",
+    "l1(0.001)-mesa": "not supported",
+    "l1(0.01)-mesa": "not supported",
+    "l1(0.1)-mesa": "not supported",
+    "soft(0.1)-mesa": "supported",
+    "soft(0.5)-mesa": "supported",
+    "soft(1)-mesa": "supported",
+}}
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_verdict(claim, verdicts, size, record_property):
+    assert_verdict(claim, EXPECTED, verdicts, size, record_property)
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_counter_table_turns_the_verdict(claim, tables, verdicts):
+    """Swapped with plain Linear the variant has fewer flat points; ten times its flat
+    points (capped at all of them) would be a mesa."""
+    model = claim.statistic.num
+    assert_turns_either_way(claim, tables, verdicts, make_false=swap(model, "linear"),
+                            make_true=scale(model, "flat_frac", 10.0))

@@ -1,0 +1,38 @@
+"""Is the regularised Linear's mesa as flat as Lp's?"""
+import pytest
+
+from harness.claims import Claim, PairedDiff
+from harness.claimtest import assert_turns_either_way, assert_verdict, assign, scale
+
+from _ablation import VARIANTS
+
+CLAIMS = [
+    Claim(id=f"{short}-as-flat-as-lp", group="ablation", order=42,
+          sentence=f"{model} is as flat inside as Lp: flat fraction within 5 points of Lp's.",
+          statistic=PairedDiff("flat_frac", a=model, b="lp"), kind="equivalence", margin=(-0.05, 0.05))
+    for short, model in VARIANTS.items()
+]
+EXPECTED = {"30x10": {
+    "hard-as-flat-as-lp": "equivalent",
+    "l1(0.001)-as-flat-as-lp": "contradicted",
+    "l1(0.01)-as-flat-as-lp": "contradicted",
+    "l1(0.1)-as-flat-as-lp": "contradicted",
+    "soft(0.1)-as-flat-as-lp": "not shown equivalent",
+    "soft(0.5)-as-flat-as-lp": "not shown equivalent",
+    "soft(1)-as-flat-as-lp": "not shown equivalent",
+}}
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_verdict(claim, verdicts, size, record_property):
+    assert_verdict(claim, EXPECTED, verdicts, size, record_property)
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_counter_table_turns_the_verdict(claim, tables, verdicts):
+    """Half of Lp's flat fraction is not as flat; Lp's own, run for run, is."""
+    model = claim.statistic.a
+    runs = tables[0]
+    lp = runs[runs["model"] == "lp"].set_index(["polytope", "seed"])["flat_frac"]
+    same = assign(model, "flat_frac", lambda r: lp.reindex(list(zip(r["polytope"], r["seed"]))).to_numpy())
+    assert_turns_either_way(claim, tables, verdicts, make_false=scale("lp", "flat_frac", 0.5), make_true=same)

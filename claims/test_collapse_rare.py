@@ -1,0 +1,20 @@
+"""Implicit in a single-seed write-up: a run under the protocol learns the task."""
+from harness.claims import Claim, RunMean
+from harness.claimtest import assert_turns, assert_verdict, assign, chain
+
+CLAIM = Claim(
+    id="collapse-rare",
+    sentence="A run under the protocol learns the task (the write-up's one seed did): collapse is rare, under 5% of runs of either model.",
+    statistic=RunMean("collapsed", model=("lp", "linear")),
+    direction="<", null=0.05, writeup=0.0, rule="all", order=2,
+)
+EXPECTED = {"30x10": "contradicted"}
+
+
+def test_verdict(verdicts, size, record_property):
+    assert_verdict(CLAIM, EXPECTED, verdicts, size, record_property)
+
+
+def test_counter_table_turns_the_verdict(tables):
+    """Were no run collapsed, collapse would be rare."""
+    assert_turns(CLAIM, tables, chain(assign("lp", "collapsed", lambda r: False), assign("linear", "collapsed", lambda r: False)), to=("supported",))
