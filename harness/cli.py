@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="train and measure what the store lacks; print a summary")
     _add_selection(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="runs per saved chunk (default 64 on a CPU, 2048 on a GPU)")
 
     p = sub.add_parser("export", help="write runs.csv, models/*.npz and polytopes/*.npz")
     _add_selection(p)
@@ -109,10 +111,14 @@ def cmd_run(args) -> int:
 
     study = _study(args)
     _threads(args.threads)
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise HarnessError(f"--chunk-size: chunk size must be at least 1 (got {args.chunk_size})")
+    device = _device(args.device)
     store = Store(args.cache)
     stats = EnsureStats()
     print(f"study {study.key}: {study.describe()}; store {store.root}", file=sys.stderr)
-    runs, _ = ensure(study, store, device=_device(args.device), progress=not args.no_progress, stats=stats)
+    runs, _ = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
+                     chunk_size=args.chunk_size)
     print(f"trained {stats.trained}, found {stats.found} in the store, {stats.seconds:.1f} s")
     with _pd_opts():
         print(summary(runs).to_string(float_format=lambda v: f"{v:.3f}"))

@@ -32,7 +32,7 @@ def _make_kernels(F):
     """The training kernel for one float type F (np.float32 or np.float64): every constant
     and buffer is of type F, so float32 training vectorises twice as wide."""
 
-    @njit(cache=True, fastmath=True)
+    @njit(cache=True, fastmath=True, error_model="numpy")
     def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, key, epochs, kind, p, reg, lam,
                    lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
         """Trains one model in place. W1 (H, d), b1 (H,), w (H,), bvec/cvec/evec (1,),
@@ -217,7 +217,7 @@ def _make_kernels(F):
         cvec[0] = sc[1]
         evec[0] = sc[2]
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, error_model="numpy")
     def _train_many(W1, b1, w, b, c, e, X, Y, keys, epochs, kind, p, reg, lam,
                     lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
         """Models along axis 0 of every array; one model per parallel iteration."""

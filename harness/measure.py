@@ -138,10 +138,11 @@ def measure(params: dict[str, np.ndarray], arch: Arch, tasks: list[TaskData], pr
         "flipped_flat_frac": _ratio(flipped_flat, n_int) if is_lin else nanv,
         "flipped_accuracy": flipped_acc if is_lin else nanv,
     }
-    # A run whose training blew up is kept, with that status and no measurement.
+    # A run whose training blew up is kept, with that status and no measurement: every
+    # measurement (counts included, hence float) is NaN, so it is never counted as flat.
     for k, v in cols.items():
-        if k != "status" and v.dtype.kind == "f":
-            cols[k] = np.where(finite, v, np.nan)
+        if k not in ("status", "collapsed"):
+            cols[k] = np.where(finite, v.astype(np.float64), np.nan)
     cols["collapsed"] = np.where(finite, collapsed, False)
     points = {"grad_norm": np.where(finite[:, None], gnorm, np.nan), "distance": dist, "region": reg}
     return cols, points

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import (ENGINE_VERSION, MAIN_MODELS, POINT_COLUMNS, REGIONS, RUN_MEASURE_COLUMNS,
                      Measure, Protocol, RunSpec, Variant, get_variant)
-from .engine import make_batch, train_batch
+from .engine import group_by_protocol, make_batch, train_batch
 from .errors import HarnessError
 from .measure import Arch, measure
 from .seeding import PARAM_NAMES
@@ -108,6 +108,20 @@ def params_from_rows(runs: pd.DataFrame, protocol: Protocol) -> dict[str, np.nda
     return out
 
 
+def remeasure(runs: pd.DataFrame, protocol: Protocol, measure_cfg: Measure) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same trained runs measured under other analysis settings (flat threshold, band,
+    centre): no training, the stored parameters are enough."""
+    from .config import VARIANTS, get_variant
+
+    specs = [RunSpec(VARIANTS.get(m) or get_variant(m), int(pl), int(sd), protocol)
+             for m, pl, sd in zip(runs["model"], runs["polytope"], runs["seed"])]
+    params = params_from_rows(runs, protocol)
+    tasks = tasks_for(sorted(set(runs["polytope"])), protocol)
+    new_runs, points = measure_runs(specs, params, tasks, measure_cfg)
+    keep = [c for c in runs.columns if c not in new_runs.columns]
+    return new_runs.join(runs[keep].reset_index(drop=True)), points
+
+
 @dataclass
 class EnsureStats:
     requested: int = 0
@@ -117,10 +131,12 @@ class EnsureStats:
     chunks: int = 0
 
 
-def ensure(study: Study, store: Store | None = None, chunk_size: int = 64, device: str = "cpu",
-           progress: bool = False, stats: EnsureStats | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def ensure(study: Study, store: Store | None = None, chunk_size: int | None = None, device: str = "cpu",
+           progress: bool = False, stats: EnsureStats | None = None, executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (runs, points) of the study, training only the runs the store lacks.
-    Whoever holds the store's lock trains; concurrent callers wait and then read."""
+    Whoever holds the store's lock trains; concurrent callers wait and then read. Each
+    chunk is saved the moment it is done, so an interrupted study loses at most the chunks
+    in flight."""
     store = store or Store()
     stats = stats if stats is not None else EnsureStats()
     specs = study.specs()
@@ -133,12 +149,10 @@ def ensure(study: Study, store: Store | None = None, chunk_size: int = 64, devic
             have = store.keys()
             missing = [s for s in specs if s.key not in have]
             if missing:
-                _train_missing(missing, store, chunk_size, device, progress, stats)
+                _train_missing(missing, store, default_chunk_size(device) if chunk_size is None else chunk_size, device, progress,
+                               stats, executor)
     stats.found = len(specs) - stats.trained
-    runs = store.runs()
-    keys = [s.key for s in specs]
-    runs = runs.set_index("key").loc[keys].reset_index()
-    points = store.points(runs)
+    runs, points = ensure_stored(study, store)
     stats.seconds = time.perf_counter() - t0
     return runs, points
 
@@ -155,25 +169,49 @@ def ensure_stored(study: Study, store: Store) -> tuple[pd.DataFrame, pd.DataFram
     return runs, store.points(runs)
 
 
+def default_chunk_size(device: str) -> int:
+    """Runs per chunk: enough to keep every core (or the GPU) busy, small enough that an
+    interruption loses little. A GPU wants thousands of models in flight."""
+    return 64 if device == "cpu" else 2048
+
+
+def plan_chunks(specs: list[RunSpec], chunk_size: int) -> list[list[RunSpec]]:
+    """Chunks of at most chunk_size runs, one protocol each (a batch trains one protocol)."""
+    if chunk_size < 1:
+        raise HarnessError(f"chunk size must be at least 1 (got {chunk_size})")
+    chunks = []
+    for group in group_by_protocol(specs).values():
+        chunks += [group[i:i + chunk_size] for i in range(0, len(group), chunk_size)]
+    return chunks
+
+
+def train_chunk(specs: list[RunSpec], device: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trains and measures one chunk; touches no store, so any worker can run it."""
+    tasks: dict[int, TaskData] = {}
+    batch = make_batch(specs, tasks)
+    params = train_batch(batch, device=device)
+    runs, points = measure_runs(specs, params, tasks)
+    runs["engine"] = ENGINE_VERSION
+    runs["device"] = device
+    return runs, points
+
+
 def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device: str, progress: bool,
-                   stats: EnsureStats) -> None:
+                   stats: EnsureStats, executor=None) -> None:
     from tqdm import tqdm
 
-    tasks: dict[int, TaskData] = {}
-    # Chunks mix variants freely; grouping by protocol only (one batch, one protocol).
+    from .executors import LocalExecutor
+
+    executor = executor or LocalExecutor()
     bar = tqdm(total=len(missing), unit="run", disable=not progress, desc="training")
-    for start in range(0, len(missing), chunk_size):
-        chunk = missing[start:start + chunk_size]
-        batch = make_batch(chunk, tasks)
-        params = train_batch(batch, device=device)
-        runs, points = measure_runs(chunk, params, tasks)
-        runs["engine"] = ENGINE_VERSION
-        runs["device"] = device
-        store.write(runs, points)
-        stats.trained += len(chunk)
-        stats.chunks += 1
-        bar.update(len(chunk))
-    bar.close()
+    try:
+        for runs, points in executor.map(train_chunk, plan_chunks(missing, chunk_size), device=device):
+            store.write(runs, points)
+            stats.trained += len(runs)
+            stats.chunks += 1
+            bar.update(len(runs))
+    finally:
+        bar.close()
 
 
 def run_table(runs: pd.DataFrame) -> pd.DataFrame:

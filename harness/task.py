@@ -119,7 +119,14 @@ def study_task(polytope_id: int, protocol: Protocol) -> TaskData:
     rng = np.random.default_rng([_TAG_POLYTOPE, polytope_id])
     poly = make_polytope(rng, protocol)
     x_test = sample_points(rng, protocol.n_test, protocol)
-    return TaskData(polytope_id, poly, x_test, poly.labels(x_test))
+    return _checked(TaskData(polytope_id, poly, x_test, poly.labels(x_test)), protocol)
+
+
+def _checked(task: TaskData, protocol: Protocol) -> TaskData:
+    if not task.y_test.any():
+        raise HarnessError(f"the sampling box [-{protocol.box}, {protocol.box}]^{protocol.dim} gave polytope "
+                           f"{task.polytope_id} no interior test point; use a smaller box or more test points")
+    return task
 
 
 def study_train_data(task: TaskData, seed: int, protocol: Protocol) -> tuple[np.ndarray, np.ndarray]:
@@ -132,9 +139,11 @@ def study_train_data(task: TaskData, seed: int, protocol: Protocol) -> tuple[np.
 def experiment_task(seed: int, protocol: Protocol) -> tuple[TaskData, np.ndarray, np.ndarray, np.random.Generator]:
     """The experiment's own seeding (PROTOCOL.md): returns the task, training data and the
     generator `rng` that goes on to draw the epoch permutations."""
+    if seed < 0:
+        raise HarnessError(f"the experiment's seed must be a non-negative integer (got {seed})")
     rng = np.random.default_rng(seed)
     poly = make_polytope(np.random.default_rng(seed), protocol)
     x_train = sample_points(rng, protocol.n_train, protocol)
     x_test = sample_points(rng, protocol.n_test, protocol)
-    task = TaskData(-1, poly, x_test, poly.labels(x_test))
+    task = _checked(TaskData(-1, poly, x_test, poly.labels(x_test)), protocol)
     return task, x_train, poly.labels(x_train), rng

@@ -1,0 +1,674 @@
+"""The HTML report: one self-contained page, `index.html`, with the run table (`runs.csv`)
+beside it. Reads the run table, the per-point table, the claims and their verdicts; draws
+with harness.figures; renders harness/templates/report.html with jinja2 (autoescaping on).
+
+Later work adds sections (`Section`: a title, an introduction, figures and tables) that are
+rendered after the per-claim sections. Every number on the page goes through `fmt` / `fmt_p`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from . import figures as figs
+from . import stats
+from .claims import (
+    ALPHA,
+    N_BOOT,
+    RULES,
+    VERDICTS,
+    Claim,
+    DipShare,
+    PairedDiff,
+    PairedRatio,
+    RatioOfMeans,
+    RunMean,
+    Verdict,
+    WithinDiff,
+    WithinRatio,
+    included,
+)
+from .config import Measure
+from .study import EnsureStats, run_table
+from .writeup import WRITEUP_SEED0
+
+PACKAGES = ("torch", "numpy", "scipy", "statsmodels", "numba", "pandas", "matplotlib", "diptest", "jinja2")
+REPORT_SEED = 0  # the bootstrap of the report's descriptive intervals: same data, same page
+SMALL_MULTIPLES = 12
+
+# One CSS class per verdict word (colours in report.css); the word itself is always printed too.
+BADGE = {word: "v-" + re.sub(r"[^a-z]+", "-", word) for word in VERDICTS}
+
+RULE_TEXT = {
+    "exclude_collapsed": "runs that learned the task: finite training and not collapsed "
+                         "(for a paired statistic, both runs of the pair)",
+    "all": "every run whose training stayed finite, collapsed or not",
+}
+
+
+# -- what later work fills in ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Figure:
+    """A figure of the page: `svg` is an <svg> element from harness.figures (trusted markup,
+    inserted as is); `caption` is plain text and says what to see."""
+
+    id: str
+    svg: str
+    caption: str
+
+    def __post_init__(self) -> None:
+        s = self.svg.lstrip()
+        if not (s.startswith("<svg") and s.rstrip().endswith("</svg>")):
+            raise ValueError(f"figure {self.id!r}: `svg` must be one <svg> element (harness.figures.to_svg)")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A plain table: cells are text (escaped) or numbers (printed with fmt)."""
+
+    columns: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section after the per-claim ones: `intro` is plain text (blank lines separate
+    paragraphs); everything is escaped except the figures' SVG."""
+
+    id: str
+    title: str
+    intro: str = ""
+    figures: Sequence[Figure] = ()
+    tables: Sequence[Table] = ()
+
+    @property
+    def anchor(self) -> str:
+        return _slug(self.id)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in re.split(r"\n\s*\n", self.intro) if p.strip()]
+
+
+# -- numbers as text -----------------------------------------------------------------------------
+def fmt(v: object, digits: int = 3) -> str:
+    """A number with `digits` significant digits: 0.0123, 6.91, 105, 12,300, 3.01e-4; integers
+    as they are; None and NaN as "n/a"; text unchanged."""
+    if v is None:
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if x == 0:
+        return "0"
+    a = abs(x)
+    if a < 1e-3:
+        mant, exp = f"{x:.{digits - 1}e}".split("e")
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        return f"{mant}e{int(exp)}"
+    if a >= 10 ** digits:
+        return f"{float(f'{x:.{digits}g}'):,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value: "<1e-4" below 1e-4, "3.2e-4" below 1e-3, else 3 significant digits."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    if p < 1e-4:
+        return "<1e-4"
+    if p < 1e-3:
+        return fmt(p, 2)
+    return f"{p:.3g}"
+
+
+def fmt_ci(low: float | None, high: float | None) -> str:
+    if low is None or high is None or (math.isnan(low) and math.isnan(high)):
+        return "n/a"
+    return f"[{fmt(low)}, {fmt(high)}]"
+
+
+def fmt_pct(share: float | None, digits: int = 3) -> str:
+    """A share in [0, 1] as a percentage: 0.388 -> 38.8%."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "n/a"
+    return f"{fmt(100 * share, digits)}%"
+
+
+def ordinal(x: float | None) -> str:
+    """A percentile as an ordinal: 93.4 -> 93rd."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    n = round(x)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def _ranges(ids: Sequence[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8'."""
+    ids = sorted({int(i) for i in ids})
+    parts, start = [], None
+    for i, x in enumerate(ids):
+        if start is None:
+            start = x
+        if i + 1 == len(ids) or ids[i + 1] != x + 1:
+            parts.append(str(start) if start == x else f"{start}-{x}")
+            start = None
+    return ", ".join(parts)
+
+
+# -- provenance -----------------------------------------------------------------------------------
+def provenance(study, store, device: str, stats: EnsureStats, wall_s: float) -> dict:
+    """Where the numbers come from: versions, commit, study key, store, date, wall time, runs
+    trained vs found, device, platform and threads."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    commit, dirty = _git()
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": commit,
+        "git_uncommitted_changes": dirty,
+        "study_key": study.key,
+        "study": study.describe(),
+        "store": str(Path(store.root).resolve()),
+        "runs_trained": int(stats.trained),
+        "runs_found": int(stats.found),
+        "wall_s": round(float(wall_s), 1),
+        "device": device,
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "threads": _threads(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def _git() -> tuple[str, bool | None]:
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10,
+                              check=False)
+        if head.returncode != 0:
+            return "unknown", None
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                capture_output=True, text=True, timeout=10, check=False)
+        return head.stdout.strip(), bool(status.stdout.strip()) if status.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _threads() -> dict:
+    out = {}
+    if "numba" in sys.modules:
+        out["numba"] = sys.modules["numba"].get_num_threads()
+    if "torch" in sys.modules:
+        out["torch"] = sys.modules["torch"].get_num_threads()
+    return out
+
+
+# -- intervals for the descriptive parts -----------------------------------------------------------
+def _mean_ci(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> tuple[float, float, float, str]:
+    """Mean of per-run values with its 95% two-level cluster-bootstrap interval (clusters:
+    polytopes). A share on which every run agrees gets Wilson's interval with the number of
+    polytopes as n, since the bootstrap would collapse to a point."""
+    values = np.asarray(values, dtype=float)
+    clusters = np.asarray(clusters)
+    ok = np.isfinite(values)
+    values, clusters = values[ok], clusters[ok]
+    nan = float("nan")
+    if values.size == 0:
+        return nan, nan, nan, "no runs"
+    est = float(values.mean())
+    if values.size < 2:
+        return est, nan, nan, "one run"
+    if np.ptp(values) == 0:
+        if share:
+            g = np.unique(clusters).size
+            ci = stats.proportion_ci(round(est * g), g)
+            return est, ci.low, ci.high, "every run agrees: Wilson interval, n = polytopes"
+        return est, est, est, "identical in every run"
+    res = stats.cluster_bootstrap(values, clusters, stats.weighted_mean(0), n_boot=N_BOOT,
+                                  rng=np.random.default_rng(REPORT_SEED))
+    return res.estimate, res.ci.low, res.ci.high, res.note
+
+
+# -- sections of the page ---------------------------------------------------------------------------
+def _headline(verdicts: Sequence[Verdict]) -> list[dict]:
+    return [{
+        "id": v.id, "anchor": "claim-" + _slug(v.id), "sentence": v.sentence, "kind": v.kind,
+        "writeup": fmt(v.writeup), "estimate": fmt(v.estimate), "ci": fmt_ci(v.ci_low, v.ci_high),
+        "n_runs": v.n_runs, "n_polytopes": v.n_polytopes, "n_seeds": v.n_seeds, "n_excluded": v.n_excluded,
+        "p_adj": fmt_p(v.p_adj), "verdict": v.verdict or "untested", "badge": BADGE.get(v.verdict, "v-none"),
+        "percentile": ordinal(v.writeup_percentile),
+    } for v in verdicts]
+
+
+def _trainability(runs: pd.DataFrame, models: list[str], colors: dict) -> dict:
+    rows, chart, acc = [], [], {}
+    for m in models:
+        g = runs[runs["model"] == m]
+        ok = g["status"] == "ok"
+        col = g.loc[ok, "collapsed"].astype(float).to_numpy()
+        est, lo, hi, note = _mean_ci(col, g.loc[ok, "polytope"].to_numpy(), share=True)
+        learned = g[ok & ~g["collapsed"].astype(bool)]
+        rows.append({"model": m, "runs": len(g), "nonfinite": int((~ok).sum()), "collapsed": int(col.sum()),
+                     "rate": fmt_pct(est), "ci": f"[{fmt_pct(lo)}, {fmt_pct(hi)}]" if math.isfinite(lo) else "n/a",
+                     "acc_learned": fmt(learned["accuracy"].median()),
+                     "acc_collapsed": fmt(g.loc[ok & g["collapsed"].astype(bool), "accuracy"].median()),
+                     "note": note})
+        chart.append({"model": m, "rate": est, "low": lo, "high": hi})
+        acc[m] = (learned["accuracy"].to_numpy(float), g.loc[ok & g["collapsed"].astype(bool), "accuracy"].to_numpy(float))
+    majority = float(runs["majority_rate"].median()) if len(runs) else float("nan")
+    most = max(chart, key=lambda r: r["rate"] if math.isfinite(r["rate"]) else -1) if chart else None
+    figures = [
+        Figure("collapse-rates", figs.collapse_rates(chart, colors, "collapse-rates"),
+               "Share of runs that collapsed, per model, with 95% cluster-bootstrap intervals (polytopes resampled, "
+               "then seeds). A collapsed run has a dead final ReLU or predicts one class everywhere: it never "
+               "learned the task, so it is no mesa. "
+               + (f"The highest rate is {most['model']}'s, {fmt_pct(most['rate'])}." if most else "")),
+        Figure("accuracy", figs.accuracy_distributions(acc, majority, "accuracy"),
+               "Test accuracy of every run, learned (blue) and collapsed (grey), per model. Collapsed runs sit at "
+               f"the majority-class rate (dashed, median {fmt(majority)}); learned runs sit near 1. The write-up's "
+               "seed-0 runs scored 0.990 (Lp) and 0.992 (Linear)."),
+    ]
+    return {"rows": rows, "figures": figures}
+
+
+def _run_meta(runs: pd.DataFrame, learned: pd.Series) -> pd.DataFrame:
+    return runs.loc[learned, ["key", "model", "polytope", "seed"]]
+
+
+def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Series, colors: dict,
+                     measure: Measure) -> list[Figure]:
+    present = set(runs["model"])
+    fig_models = [m for m in ("lp", "linear", "lp2") if m in present]
+    out: list[Figure] = []
+    thr = measure.flat_threshold
+    meta = _run_meta(runs, learned)
+    meta = meta[meta["model"].isin(fig_models)]
+    pts = points.merge(meta, on="key", how="inner") if len(points) and len(meta) else pd.DataFrame(
+        columns=["key", "point", "grad_norm", "distance", "region", "model", "polytope", "seed"])
+    interior = pts[pts["region"] == "interior"]
+    by_model = {m: interior.loc[interior["model"] == m, "grad_norm"].to_numpy(float) for m in fig_models}
+    if any(v.size for v in by_model.values()):
+        shares = ", ".join(f"{m} {fmt_pct(float((v < thr).mean()))}" for m, v in by_model.items() if v.size)
+        out.append(Figure(
+            "grad-hist", figs.grad_histograms(by_model, thr, colors, "grad-hist"),
+            f"Interior gradient norms ||ds/dx|| pooled over every learned run, per model (left: density; right: the "
+            f"same on a log axis). A mesa shows as a spike left of the flat threshold {thr:g} (dashed) apart from "
+            f"the bulk: the write-up's Lp was bimodal, its Linear unimodal. Share of interior points below "
+            f"{thr:g}: {shares} (write-up, seed 0: lp 31.7%, linear 3.0%)."))
+
+    if {"lp", "linear"} <= present:
+        keys = {(r.model, r.polytope, r.seed): r.key for r in meta.itertuples()}
+        pairs = sorted({(p, s) for (m, p, s) in keys if m == "lp"} & {(p, s) for (m, p, s) in keys if m == "linear"})
+        chosen = _spread(pairs, SMALL_MULTIPLES)
+        if chosen:
+            grads = {k: g["grad_norm"].to_numpy(float) for k, g in
+                     interior[interior["model"].isin(["lp", "linear"])].groupby("key", observed=True)}
+            panels = [(f"polytope {p}, seed {s}", {m: grads.get(keys[(m, p, s)], np.array([]))
+                                                    for m in ("lp", "linear")}) for p, s in chosen]
+            out.append(Figure(
+                "grad-small-multiples", figs.grad_histogram_grid(panels, thr, colors, "grad-small-multiples"),
+                f"Single runs, as in the write-up's figure: interior gradient norms of Lp and Linear trained on the "
+                f"same polytope and seed ({len(chosen)} pairs where both learned, spread over polytopes). The legend "
+                f"gives each run's flat count (norm < {thr:g}) over its interior points; the write-up's seed 0 had "
+                f"32/101 (Lp) and 3/101 (Linear). See how much the spike at zero varies from run to run."))
+
+    dist = {m: (pts.loc[pts["model"] == m, "distance"].to_numpy(float), pts.loc[pts["model"] == m, "grad_norm"]
+                .to_numpy(float)) for m in fig_models}
+    if any(d.size for d, _ in dist.values()):
+        out.append(Figure(
+            "grad-distance", figs.grad_vs_distance(dist, measure.band, thr, colors, "grad-distance"),
+            f"Gradient norm against signed distance d(x) for every test point of the learned runs (a random "
+            f"subsample drawn as dots; the black line and band are the binned median and 10-90% range of all "
+            f"points). Left of the solid line is the interior, between it and the dotted line the boundary band "
+            f"(0 < d < {measure.band:g}). A mesa is a median near zero deep inside (d well below 0); the write-up "
+            f"reports higher mean norms for Lp outside (14.8 and 17.8 vs 9.1 and 10.8) and lower inside (6.07 vs "
+            f"7.43)."))
+
+    if {"lp", "linear"} <= present and len(interior):
+        cols = ["polytope", "seed", "point", "grad_norm"]
+        a = interior.loc[interior["model"] == "lp", cols]
+        b = interior.loc[interior["model"] == "linear", cols]
+        j = a.merge(b, on=["polytope", "seed", "point"], suffixes=("_lp", "_linear"))
+        if len(j):
+            x, y = j["grad_norm_lp"].to_numpy(float), j["grad_norm_linear"].to_numpy(float)
+            out.append(Figure(
+                "interior-pairs", figs.interior_pairs(x, y, thr, "Lp gradient norm", "Linear gradient norm",
+                                                      "interior-pairs"),
+                f"Interior Lp vs Linear, point by point: each interior test point of a (polytope, seed) where both "
+                f"models learned, Lp's gradient norm across, Linear's up ({len(j):,} points; colour: log count). "
+                f"Points left of the red vertical line are flat for Lp; below the red horizontal line, flat for "
+                f"Linear. Points flat for Lp but steep for Linear ({fmt_pct(float(((x < thr) & (y >= thr)).mean()))})"
+                f" are the mesa the write-up describes; flat for Linear but not Lp: "
+                f"{fmt_pct(float(((y < thr) & (x >= thr)).mean()))}."))
+
+    if "param_w" in runs.columns:
+        w = {}
+        for m in fig_models:
+            sel = runs.loc[learned & (runs["model"] == m), "param_w"]
+            if len(sel):
+                w[m] = np.concatenate([np.asarray(v, dtype=float).ravel() for v in sel])
+        if w:
+            out.append(Figure(
+                "weights", figs.weight_distributions(w, colors, "weights"),
+                "Aggregation weights w of every learned run, pooled per model: signed (left) and |w| on a log axis "
+                "(right; dashed at 0.01 and 0.1). The write-up's mechanism predicts a cluster of near-zero |w| for "
+                "Lp (seed 0: 4 of 32 below 0.01) and negative weights doing the work for Linear (seed 0: 3 of 32 "
+                "negative). Lp's stored sign does not act: only |w| enters the model."))
+
+    lin = runs[learned & (runs["model"] == "linear")]
+    if len(lin) and lin["flipped_flat_frac"].notna().any():
+        wl = WRITEUP_SEED0["linear"]
+        flat = (lin["flat_frac"].to_numpy(float), lin["flipped_flat_frac"].to_numpy(float))
+        acc = (lin["accuracy"].to_numpy(float), lin["flipped_accuracy"].to_numpy(float))
+        d_acc = float(np.nanmedian(acc[1] - acc[0]))
+        out.append(Figure(
+            "flip", figs.flip_comparison(flat, acc, (wl["flat_frac"], wl["flipped_flat_count"] / wl["n_interior"]),
+                                         "flip"),
+            "Original vs flipped Linear, one dot per learned Linear run: negative aggregation weights made positive "
+            "with the matching first-layer rows negated. Dots on the dashed diagonal did not change. Left: flat "
+            "fraction (the write-up: 3 flat points before and after, red star). Right: accuracy, which the write-up "
+            f"did not report; the flip is not function-preserving (median change {fmt(d_acc)})."))
+    return out
+
+
+def _spread(pairs: Sequence[tuple[int, int]], k: int) -> list[tuple[int, int]]:
+    """Up to k (polytope, seed) pairs, taking the lowest seeds of each polytope in turn."""
+    by_poly: dict[int, list[int]] = {}
+    for p, s in pairs:
+        by_poly.setdefault(p, []).append(s)
+    queues = [[(p, s) for s in sorted(ss)] for p, ss in sorted(by_poly.items())]
+    out: list[tuple[int, int]] = []
+    while len(out) < k and any(queues):
+        for q in queues:
+            if q and len(out) < k:
+                out.append(q.pop(0))
+    return out
+
+
+def _axis_label(claim: Claim | None) -> str:
+    s = claim.statistic if claim is not None else None
+    if isinstance(s, (PairedRatio, RatioOfMeans)):
+        return f"{s.column}: {s.num} / {s.den}"
+    if isinstance(s, PairedDiff):
+        return f"{s.column}: {s.a} - {s.b}"
+    if isinstance(s, WithinDiff):
+        return f"{s.after} - {s.before} ({s.model})"
+    if isinstance(s, WithinRatio):
+        return f"{s.num_col} / {s.den_col} ({s.model})"
+    if isinstance(s, RunMean):
+        return f"{s.column} ({', '.join(s.models)})"
+    if isinstance(s, DipShare):
+        return f"dip test rejects unimodality ({s.model}): 1 yes, 0 no"
+    return "value"
+
+
+def _hypothesis(claim: Claim | None, v: Verdict) -> str:
+    if v.kind == "equivalence" and v.margin is not None:
+        return f"mean inside the margin [{fmt(v.margin[0])}, {fmt(v.margin[1])}] (TOST)"
+    side = claim.direction if claim is not None else "≠"
+    text = f"{side} {fmt(v.null)} (null {fmt(v.null)})"
+    if v.kind == "magnitude" and v.claimed is not None:
+        text += f", with the claimed {fmt(v.claimed)} inside the 95% CI"
+    if v.kind == "shape":
+        text = f"share of runs {side} {fmt(v.null)}"
+    return text
+
+
+def _detail_value(v: object) -> str:
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+        return fmt_ci(float(v[0]), float(v[1]))
+    if isinstance(v, float) and 0 <= v <= 1:
+        return fmt_p(v)
+    return fmt(v)
+
+
+def _claim_sections(claims: Sequence[Claim], verdicts: Sequence[Verdict]) -> list[dict]:
+    by_id = {c.id: c for c in claims}
+    out = []
+    for v in verdicts:
+        c = by_id.get(v.id)
+        scale = c.statistic.scale if c is not None else "linear"
+        log = scale in ("log", "ratio_of_means")
+        values = np.asarray(v.unit_values if v.unit_values is not None else [], dtype=float)
+        drawn = values[np.isfinite(values) & ((values > 0) if log else True)]
+        rows = [dict(r) for r in v.per_polytope]
+        name = "claim-" + _slug(v.id)
+        svg = figs.claim_evidence(rows, (v.estimate, v.ci_low, v.ci_high), values, log=log,
+                                  null=None if v.kind == "equivalence" else v.null, claimed=v.claimed,
+                                  writeup=v.writeup, margin=v.margin, xlabel=_axis_label(c), name=name)
+        unit = "pair" if c is not None and isinstance(c.statistic, (PairedRatio, PairedDiff, RatioOfMeans)) else "run"
+        caption = (f"Left: each polytope's mean over its {unit}s with a 95% t-interval across seeds "
+                   + ("(a ratio of means per polytope has no interval), " if scale == "ratio_of_means" else "")
+                   + f"and the pooled estimate {fmt(v.estimate)} with its 95% cluster-bootstrap interval "
+                   f"{fmt_ci(v.ci_low, v.ci_high)} (black diamond). Right: the {drawn.size} per-{unit} values"
+                   + (" on a log axis" if log else "") + ". ")
+        if v.writeup is not None:
+            caption += (f"The red line is the write-up's seed-0 value {fmt(v.writeup)}, at the "
+                        f"{ordinal(v.writeup_percentile)} percentile of the per-{unit} values. ")
+        if v.kind == "equivalence":
+            caption += "The green band is the equivalence margin: the claim holds when the 90% CI lies inside it. "
+        elif v.claimed is not None:
+            caption += f"The green dash-dot line is the claimed value {fmt(v.claimed)}. "
+        if v.kind != "equivalence":
+            caption += f"The grey dashed line is the null, {fmt(v.null)}. "
+        hidden = values.size - drawn.size
+        if hidden:
+            caption += f"{hidden} values not drawn (zero, infinite or undefined on this scale)."
+        finite_rows = [r for r in rows if math.isfinite(r["estimate"])]
+        ranked = sorted(finite_rows, key=lambda r: r["estimate"])
+        facts = [
+            ("statistic", v.statistic),
+            ("test", f"{v.kind}: {_hypothesis(c, v)}; " + str(v.detail.get("test", "no test"))),
+            ("inclusion rule", f"{v.rule}: {RULE_TEXT.get(v.rule, v.rule)}"),
+            ("estimate, 95% CI", f"{fmt(v.estimate)} {fmt_ci(v.ci_low, v.ci_high)}"),
+            ("p, Holm-adjusted p", f"{fmt_p(v.p_value)}, {fmt_p(v.p_adj)}"),
+            ("n", f"{v.n_runs} {unit}s on {v.n_polytopes} polytopes x up to {v.n_seeds} seeds; {v.n_excluded} excl."),
+            ("write-up (seed 0)", f"{fmt(v.writeup)}, {ordinal(v.writeup_percentile)} percentile"
+             if v.writeup is not None else "not reported"),
+        ]
+        if len(ranked) >= 2:
+            lo, hi = ranked[0], ranked[-1]
+            extremes = (f"lowest: polytope {lo['polytope']} ({fmt(lo['estimate'])}); "
+                        f"highest: polytope {hi['polytope']} ({fmt(hi['estimate'])})")
+            facts.append(("polytopes at the extremes", extremes))
+        if v.note:
+            facts.append(("note", v.note))
+        for k, val in v.detail.items():
+            if k != "test":
+                facts.append((k.replace("_", " "), _detail_value(val)))
+        if c is not None and c.source:
+            facts.append(("declared in", f"claims/{c.source}"))
+        out.append({"id": v.id, "anchor": name, "sentence": v.sentence, "verdict": v.verdict or "untested",
+                    "badge": BADGE.get(v.verdict, "v-none"), "figure": Figure(name, svg, caption), "facts": facts})
+    return out
+
+
+def _ablation(runs: pd.DataFrame, learned: pd.Series, models: list[str], colors: dict) -> dict | None:
+    if "reg" not in runs.columns or not (runs["reg"] != "none").any():
+        return None
+    summary: dict[str, dict] = {}
+    rows = []
+    for m in models:
+        g = runs[runs["model"] == m]
+        ok = g["status"] == "ok"
+        lg = runs[learned & (runs["model"] == m)]
+        cl = lg["polytope"].to_numpy()
+        s = {"model": m, "reg": g["reg"].iloc[0], "lam": float(g["lam"].iloc[0]),
+             "flat_frac": _mean_ci(lg["flat_frac"].to_numpy(float), cl)[:3],
+             "accuracy": _mean_ci(lg["accuracy"].to_numpy(float), cl)[:3]}
+        summary[m] = s
+        rows.append({"model": m, "reg": s["reg"], "lam": fmt(s["lam"]) if s["reg"] in ("l1", "nonneg_soft") else "",
+                     "learned": f"{len(lg)} / {len(g)}",
+                     "collapse": fmt_pct(float(g.loc[ok, "collapsed"].astype(float).mean()) if ok.any() else None),
+                     "flat": f"{fmt(s['flat_frac'][0])} {fmt_ci(*s['flat_frac'][1:])}",
+                     "acc": f"{fmt(s['accuracy'][0])} {fmt_ci(*s['accuracy'][1:])}",
+                     "negmass": fmt(lg["neg_w_mass"].median()) if g["arch"].iloc[0] == "linear" else "n/a"})
+    sweeps: dict[str, list[dict]] = {}
+    for m, s in summary.items():
+        if s["reg"] != "none":
+            sweeps.setdefault(s["reg"], []).append(s)
+    refs = {m: summary[m] for m in ("linear", "lp") if m in summary}
+    figures = [Figure(
+        "ablation-sweeps", figs.ablation_sweeps(sweeps, refs, ["flat_frac", "accuracy"], colors, "ablation-sweeps"),
+        "Flat fraction (top) and accuracy (bottom) of the Linear model trained with each regulariser, against "
+        "its strength λ (hard non-negativity has none), learned runs only, with 95% cluster-bootstrap intervals. "
+        "Dashed lines and bands: plain Linear and Lp with their intervals. A regulariser creates a mesa when its "
+        "flat fraction climbs towards Lp's while its accuracy stays on Linear's.")]
+    lin = runs[learned & (runs["arch"] == "linear")]
+    if len(lin):
+        groups = {m: (g["neg_w_mass"].to_numpy(float), g["flat_frac"].to_numpy(float))
+                  for m, g in lin.groupby("model", sort=False)}
+        lp_mean = {"lp": summary["lp"]["flat_frac"][0]} if "lp" in summary else {}
+        figures.append(Figure(
+            "negmass", figs.scatter_by_model(groups, colors, "negative-weight mass (sum of |w| over w < 0)",
+                                             "flat fraction", "negmass", lp_mean),
+            "Flat fraction against negative-weight mass, one dot per learned run of every Linear variant. If signed "
+            "cancellation is what prevents a mesa, flat fraction falls as the mass grows, and the runs with no "
+            "negative weight (hard non-negativity) reach Lp's level (dashed)."))
+    return {"rows": rows, "figures": figures}
+
+
+def _methods(study, claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: pd.DataFrame) -> dict:
+    proto = study.protocol
+    protocol_rows = [(k, fmt(v) if not isinstance(v, str) else v) for k, v in proto.as_dict().items()]
+    protocol_rows.append(("steps per epoch (n_train // batch_size)", str(proto.steps_per_epoch)))
+    measure = Measure()
+    by_id = {c.id: c for c in claims}
+    tests = []
+    for v in verdicts:
+        c = by_id.get(v.id)
+        tests.append({"id": v.id, "anchor": "claim-" + _slug(v.id), "kind": v.kind, "statistic": v.statistic,
+                      "scale": c.statistic.scale if c is not None else "",
+                      "hypothesis": _hypothesis(c, v), "test": str(v.detail.get("test", "no test")),
+                      "rule": v.rule})
+    tested = sum(1 for v in verdicts if not math.isnan(v.p_value))
+    return {
+        "p": proto, "protocol": protocol_rows,
+        "measure": [(k, fmt(val) if not isinstance(val, str) else val)
+                    for k, val in dataclasses.asdict(measure).items()],
+        "models": [m.name for m in study.models],
+        "n_polytopes": len(study.polytopes), "polytopes": _ranges(study.polytopes),
+        "n_seeds": len(study.seeds), "seeds": _ranges(study.seeds), "n_runs": len(runs),
+        "tests": tests, "family": tested, "alpha": ALPHA, "n_boot": N_BOOT, "rules": RULE_TEXT,
+        "rule_names": RULES, "flat_threshold": measure.flat_threshold, "band": measure.band,
+    }
+
+
+def _provenance_rows(prov: Mapping) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    rows, versions = [], []
+    for k, v in prov.items():
+        if isinstance(v, Mapping):
+            target = versions if k == "versions" else rows
+            if k == "versions":
+                versions.extend((str(a), fmt(b)) for a, b in v.items())
+            else:
+                target.append((k.replace("_", " "), ", ".join(f"{a} {fmt(b)}" for a, b in v.items()) or "n/a"))
+        else:
+            label = {"wall_s": "wall time (s)"}.get(k, k.replace("_", " "))
+            rows.append((label, fmt(v)))
+    return rows, versions
+
+
+# -- rendering ------------------------------------------------------------------------------------
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(fmt=fmt, fmt_p=fmt_p, fmt_ci=fmt_ci, pct=fmt_pct)
+    return env
+
+
+def render(study, runs: pd.DataFrame, points: pd.DataFrame, claims: Sequence[Claim], verdicts: Sequence[Verdict],
+           prov: Mapping, sections: Sequence[Section] = ()) -> str:
+    """The page as one HTML string."""
+    t0 = time.perf_counter()
+    runs = runs.reset_index(drop=True)
+    points = points if points is not None else pd.DataFrame(columns=["key", "point", "grad_norm", "distance",
+                                                                      "region"])
+    models = list(dict.fromkeys(runs["model"]))
+    colors = figs.model_colors(models)
+    learned = included(runs, "exclude_collapsed")
+    measure = Measure()
+    counts = Counter(v.verdict for v in verdicts)
+    ctx = {
+        "title": "Interior gradient comparison, Lp vs Linear: the write-up's claims across seeds and polytopes",
+        "study": study.describe(), "study_key": study.key, "n_runs": len(runs),
+        "n_polytopes": len(study.polytopes), "n_seeds": len(study.seeds),
+        "date": prov.get("date", ""), "commit": str(prov.get("git_commit", "unknown"))[:12],
+        "counts": [(w, counts[w], BADGE[w]) for w in VERDICTS if counts[w]],
+        "headline": _headline(verdicts),
+        "trainability": _trainability(runs, models, colors),
+        "writeup_figures": _writeup_figures(runs, points, learned, colors, measure),
+        "claims": _claim_sections(claims, verdicts),
+        "ablation": _ablation(runs, learned, models, colors),
+        "sections": list(sections),
+        "methods": _methods(study, claims, verdicts, runs),
+        "badges": [(w, BADGE[w]) for w in VERDICTS],
+    }
+    ctx["provenance"], ctx["versions"] = _provenance_rows(prov)
+    ctx["provenance"].append(("report rendered in (s)", fmt(time.perf_counter() - t0)))
+    return _environment().get_template("report.html").render(**ctx)
+
+
+def write_report(out: Path, study, runs: pd.DataFrame, points: pd.DataFrame, claims: list[Claim],
+                 verdicts: list[Verdict], prov: dict, sections: Sequence[Section] = ()) -> Path:
+    """Writes out/index.html (self-contained: figures inline, no external request) and
+    out/runs.csv (the tidy run table); returns the path of index.html."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    run_table(runs).to_csv(out / "runs.csv", index=False)
+    html = render(study, runs, points, claims, verdicts, prov, sections)
+    path = out / "index.html"
+    tmp = out / ".index.html.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,183 @@
+"""Verdict logic on synthetic run tables whose truth is known, and claim discovery."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.claims import (Claim, DipShare, PairedDiff, PairedRatio, RatioOfMeans, RunMean, Slope, evaluate,
+                            evaluate_all, load_claims, models_needed)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def table(lp, linear, n_poly=10, n_seed=10, seed=0, collapsed_share=0.0, poly_sd=0.0):
+    """Paired runs of lp and linear: column `x` drawn from N(mean, 1) per run with a
+    polytope effect of sd `poly_sd`; `lp`/`linear` are the means."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(n_poly):
+        shift = rng.normal(0, poly_sd)
+        for s in range(n_seed):
+            for model, mean in (("lp", lp), ("linear", linear)):
+                x = mean + shift + rng.normal(0, 1)
+                rows.append({"key": f"{model}-{p}-{s}", "model": model, "polytope": p, "seed": s, "status": "ok",
+                             "collapsed": bool(rng.random() < collapsed_share), "x": x, "pos": np.exp(x / 4)})
+    return pd.DataFrame(rows)
+
+
+def verdict(claim, runs, points=None):
+    return evaluate_all([claim], runs, points, n_boot=500)[0]
+
+
+def test_direction_claims_read_supported_contradicted_or_not_supported():
+    c = Claim("d", "lp above linear", PairedDiff("x", "lp", "linear"), direction=">")
+    assert verdict(c, table(1.0, 0.0)).verdict == "supported"
+    assert verdict(c, table(0.0, 1.0)).verdict == "contradicted"
+    assert verdict(c, table(0.0, 0.0, n_poly=4, n_seed=3, seed=1)).verdict == "not supported"  # p = 0.67
+
+
+def test_magnitude_claims_need_the_claimed_value_in_the_ci():
+    runs = table(2.0, 0.0)  # pos ratio exp(0.5) = 1.65
+    near = Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=1.6)
+    far = Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=10.0)
+    v = verdict(near, runs)
+    assert v.verdict == "supported" and v.ci_low < 1.65 < v.ci_high
+    assert verdict(far, runs).verdict == "direction only"
+
+
+def test_equivalence_claims():
+    c = Claim("e", "x", PairedDiff("x", "lp", "linear"), kind="equivalence", margin=(-0.5, 0.5))
+    assert verdict(c, table(0.0, 0.0, n_poly=20, n_seed=20)).verdict == "equivalent"
+    assert verdict(c, table(2.0, 0.0)).verdict == "contradicted"
+    assert verdict(c, table(0.4, 0.0, n_poly=4, n_seed=3, seed=1)).verdict == "not shown equivalent"
+
+
+def test_inclusion_rule_drops_collapsed_pairs_and_counts_them():
+    runs = table(1.0, 0.0, collapsed_share=0.3)
+    c = Claim("d", "x", PairedDiff("x", "lp", "linear"))
+    v = evaluate(c, runs)
+    both_ok = (~runs[runs.model == "lp"]["collapsed"].to_numpy()) & (~runs[runs.model == "linear"]["collapsed"].to_numpy())
+    assert v.n_runs == both_ok.sum() and v.n_runs + v.n_excluded == 100
+    assert evaluate(c, runs, rule="all").n_runs == 100
+
+
+def test_ratio_of_means_and_run_mean_bounds():
+    runs = table(1.0, 0.0)
+    v = verdict(Claim("r", "x", RatioOfMeans("pos", "lp", "linear"), kind="magnitude", claimed=1.28), runs)
+    truth = runs[runs.model == "lp"]["pos"].mean() / runs[runs.model == "linear"]["pos"].mean()
+    assert v.estimate == pytest.approx(truth) and v.verdict == "supported"
+    below = Claim("b", "x", RunMean("x", "linear"), direction="<", null=0.5)
+    assert verdict(below, runs).verdict == "supported"
+    assert verdict(below, table(0.0, 1.0)).verdict == "contradicted"
+
+
+def test_holm_runs_within_each_group_and_requires_gates_support():
+    runs = table(0.25, 0.0, n_poly=10, n_seed=6, seed=3)
+    strong = Claim("strong", "x", PairedDiff("x", "lp", "linear"))
+    weak_alone = evaluate_all([strong], runs, n_boot=200)[0]
+    noise = [Claim(f"n{i}", "x", RunMean("x", "lp"), null=0.25 + 0.01 * i, group="ablation") for i in range(10)]
+    together = evaluate_all([strong, *noise], runs, n_boot=200)[0]
+    assert together.p_adj == pytest.approx(weak_alone.p_adj)  # another group does not dilute it
+    same_group = [Claim(f"s{i}", "x", RunMean("x", "lp"), null=0.25) for i in range(10)]
+    diluted = evaluate_all([strong, *same_group], runs, n_boot=200)[0]
+    assert diluted.p_adj >= together.p_adj
+    gate = Claim("gate", "x", PairedDiff("x", "lp", "linear"), kind="equivalence", margin=(-0.01, 0.01))
+    gated = Claim("gated", "x", PairedDiff("x", "lp", "linear"), requires=("gate",))
+    vs = {v.id: v for v in evaluate_all([gate, gated], table(1.0, 0.0), n_boot=200)}
+    assert vs["gate"].verdict != "equivalent" and vs["gated"].verdict == "not supported"
+    assert "gate is" in vs["gated"].note
+
+
+def test_dip_share_tells_bimodal_from_unimodal():
+    rng = np.random.default_rng(1)
+    runs, pts = [], []
+    for model, bimodal in (("lp", True), ("linear", False)):
+        for p in range(6):
+            for s in range(5):
+                key = f"{model}{p}{s}"
+                runs.append({"key": key, "model": model, "polytope": p, "seed": s, "status": "ok", "collapsed": False})
+                g = np.concatenate([rng.uniform(0, 0.3, 35), rng.uniform(5, 18, 65)]) if bimodal \
+                    else rng.normal(9, 2, 100)
+                pts.append(pd.DataFrame({"key": key, "grad_norm": g, "region": "interior"}))
+    runs, pts = pd.DataFrame(runs), pd.concat(pts)
+    assert verdict(Claim("b", "x", DipShare("lp"), kind="shape", null=0.5), runs, pts).verdict == "supported"
+    v = verdict(Claim("u", "x", DipShare("linear"), kind="shape", direction="<", null=0.5), runs, pts)
+    assert v.verdict == "supported" and v.estimate < 0.2
+
+
+def test_slope_claim_recovers_a_negative_slope():
+    rng = np.random.default_rng(2)
+    rows = []
+    for p in range(10):
+        for s in range(20):
+            x = rng.uniform(0, 3)
+            rows.append({"model": "linear", "polytope": p, "seed": s, "status": "ok", "collapsed": False,
+                         "neg": x, "flat": 0.4 - 0.1 * x + rng.normal(0, 0.05) + 0.02 * p})
+    v = verdict(Claim("s", "x", Slope("flat", "neg", ("linear",)), direction="<"), pd.DataFrame(rows))
+    assert v.verdict == "supported" and v.ci_low < -0.1 < v.ci_high
+
+
+def test_verdict_prints_as_one_row_and_serialises():
+    v = verdict(Claim("d", "x", PairedDiff("x", "lp", "linear")), table(1.0, 0.0))
+    assert "\n" not in v.row() and "supported" in v.row()
+    d = v.as_dict()
+    json.dumps(d)
+    assert {"id", "verdict", "estimate", "ci_low", "ci_high", "p_adj", "n_runs"} <= set(d)
+
+
+def test_every_claim_file_declares_loadable_claims():
+    claims = load_claims(ROOT / "claims")
+    assert len(claims) >= 19 and len({c.id for c in claims}) == len(claims)
+    assert {"lp", "linear", "lp2", "linear+nonneg_hard"} <= set(models_needed(claims))
+    for c in claims:
+        assert c.writeup is None or np.isfinite(c.writeup)
+
+
+NEW_CLAIM = '''"""Lp's interior is flatter than its boundary band (a new claim, one short file)."""
+from harness.claims import Claim, PairedRatio
+from harness.claimtest import assert_turns, assert_verdict, swap
+
+CLAIM = Claim(
+    id="lp-interior-below-boundary-NEW",
+    sentence="Lp's interior gradient is lower than Linear's boundary gradient.",
+    statistic=PairedRatio("grad_boundary", num="linear", den="lp"),
+    direction=">",
+)
+EXPECTED = {}
+
+
+def test_verdict(verdicts, size, record_property):
+    assert_verdict(CLAIM, EXPECTED, verdicts, size, record_property)
+
+
+def test_counter_table_turns_the_verdict(tables):
+    assert_turns(CLAIM, tables, swap("lp", "linear"), to=("contradicted", "supported", "not supported"))
+'''
+
+
+def test_a_new_claim_file_is_picked_up_everywhere(tmp_path):
+    """Adding one file to a copy of claims/ is all it takes: pytest claims, `harness claims`
+    and the report all see it."""
+    claims = tmp_path / "claims"
+    shutil.copytree(ROOT / "claims", claims, ignore=shutil.ignore_patterns("__pycache__"))
+    (claims / "test_new_claim.py").write_text(NEW_CLAIM)
+    env = {**os.environ, "MESA_HARNESS_CLAIMS": str(claims), "MESA_HARNESS_CACHE": str(tmp_path / "store")}
+    sel = ["--seeds", "2", "--polytopes", "2"]
+    r = subprocess.run([sys.executable, "-m", "pytest", str(claims / "test_new_claim.py"), "-q", "-p", "no:cacheprovider",
+                        *sel], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert "1 passed, 1 skipped" in r.stdout  # its counter-test ran; no verdict recorded at 2x2
+    r = subprocess.run([sys.executable, "-m", "harness", "claims", "--json", *sel], capture_output=True, text=True,
+                       cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "lp-interior-below-boundary-NEW" in {d["id"] for d in json.loads(r.stdout)}
+    r = subprocess.run([sys.executable, "-m", "harness", "report", "--no-progress", *sel, "--out", str(tmp_path / "rep")],
+                       capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "lp-interior-below-boundary-NEW" in (tmp_path / "rep" / "index.html").read_text()
