@@ -1,6 +1,6 @@
 """Implicit in a single-seed write-up: a run under the protocol learns the task."""
 from harness.claims import Claim, RunMean
-from harness.claimtest import assert_turns, assert_verdict, assign, chain
+from harness.claimtest import assert_turns_either_way, assert_verdict, assign, chain
 
 CLAIM = Claim(
     id="collapse-rare",
@@ -15,6 +15,8 @@ def test_verdict(verdicts, size, record_property):
     assert_verdict(CLAIM, EXPECTED, verdicts, size, record_property)
 
 
-def test_counter_table_turns_the_verdict(tables):
-    """Were no run collapsed, collapse would be rare."""
-    assert_turns(CLAIM, tables, chain(assign("lp", "collapsed", lambda r: False), assign("linear", "collapsed", lambda r: False)), to=("supported",))
+def test_counter_table_turns_the_verdict(tables, verdicts):
+    """Every Lp run collapsed is not rare; none collapsed is."""
+    assert_turns_either_way(CLAIM, tables, verdicts,
+                            make_false=assign("lp", "collapsed", lambda r: True),
+                            make_true=chain(assign("lp", "collapsed", lambda r: False), assign("linear", "collapsed", lambda r: False)))

@@ -42,7 +42,7 @@ def bench(args) -> dict:
     t0 = time.perf_counter()
     for i, s in enumerate(specs):
         train_study_run(s.variant, {k: v[i].astype(np.float32) for k, v in batch.params.items()},
-                        batch.x[i].astype(np.float32), batch.y[i].astype(np.float32), epoch_perms(s.seed, pr), pr)
+                        batch.x[i].astype(np.float32), batch.y[i].astype(np.float32), epoch_perms(s.polytope, s.seed, pr), pr)
     ref = (time.perf_counter() - t0) / len(specs)
     out["reference_s_per_model"] = ref
     print(f"reference engine (torch, float32): {1000 * ref:8.1f} ms per model ({len(specs)} models)")

@@ -141,3 +141,31 @@ def unimodal(model: str, seed: int = 0) -> Transform:
 
     rng = np.random.default_rng(seed)
     return grad_points(model, lambda g: pd.Series(rng.normal(10.0, 1.0, len(g))))
+
+
+def copy_from(model: str, column: str, source: str) -> Transform:
+    """Sets one column of `model`'s runs to `source`'s values run for run (same polytope
+    and seed): the two then agree exactly."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        src = runs[runs["model"] == source].set_index(["polytope", "seed"])[column]
+        r = runs.copy()
+        sel = r["model"] == model
+        r.loc[sel, column] = src.reindex(list(zip(r.loc[sel, "polytope"], r.loc[sel, "seed"]))).to_numpy()
+        return r, points
+
+    return t
+
+
+def bimodal(model: str, seed: int = 0) -> Transform:
+    """Replaces one model's gradient norms by a spike near zero (a third of the points) and
+    a wide mode from 5 to 18: the write-up's picture of a mesa."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def draw(g: pd.Series) -> pd.Series:
+        spike = rng.random(len(g)) < 1 / 3
+        return pd.Series(np.where(spike, rng.uniform(0, 0.3, len(g)), rng.uniform(5, 18, len(g))))
+
+    return grad_points(model, draw)

@@ -31,6 +31,14 @@ def _add_selection(p: argparse.ArgumentParser, seeds: str = "0-29", polytopes: s
     p.add_argument("--threads", type=int, default=None, help="CPU threads for training (default: all cores)")
 
 
+def _add_scheduler(p: argparse.ArgumentParser) -> None:
+    from .executors import SCHEDULER_ENV
+
+    p.add_argument("--scheduler", default=os.environ.get(SCHEDULER_ENV) or None,
+                   help=f"train on the Dask distributed cluster at tcp://HOST:PORT (its workers in this project's "
+                        f"environment; default: ${SCHEDULER_ENV}, else this machine)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m harness",
                  description="mesa-harness: check the write-up's claims across many seeds and polytopes.")
@@ -38,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="train and measure what the store lacks; print a summary")
     _add_selection(p)
+    _add_scheduler(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="runs per saved chunk (default 64 on a CPU, 2048 on a GPU)")
@@ -68,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="train what the store lacks, evaluate every claim, write the HTML report")
     _add_selection(p, seeds="30", polytopes="10")
+    _add_scheduler(p)
     p.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
@@ -84,16 +94,18 @@ def _threads(n: int | None) -> None:
     torch.set_num_threads(1)  # the reference engine's tiny tensors gain nothing from more
 
 
-def _device(name: str) -> str:
+def _device(name: str, executor=None) -> str:
+    """cpu, cuda or auto, checked where the training runs (here, or every Dask worker)."""
+    if name == "cpu":
+        return name
+    from .executors import LocalExecutor
+
+    has_cuda = (executor or LocalExecutor()).has_cuda()
     if name == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise HarnessError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+        return "cuda" if has_cuda else "cpu"
+    if not has_cuda:
+        raise HarnessError("--device cuda: no CUDA device is available here (with --scheduler: on every worker); "
+                           "use --device cpu or auto")
     return name
 
 
@@ -106,6 +118,7 @@ def _study(args):
 
 
 def cmd_run(args) -> int:
+    from .executors import make_executor
     from .store import Store
     from .study import EnsureStats, ensure, summary
 
@@ -113,12 +126,13 @@ def cmd_run(args) -> int:
     _threads(args.threads)
     if args.chunk_size is not None and args.chunk_size < 1:
         raise HarnessError(f"--chunk-size: chunk size must be at least 1 (got {args.chunk_size})")
-    device = _device(args.device)
     store = Store(args.cache)
     stats = EnsureStats()
-    print(f"study {study.key}: {study.describe()}; store {store.root}", file=sys.stderr)
-    runs, _ = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
-                     chunk_size=args.chunk_size)
+    with make_executor(args.scheduler) as executor:
+        device = _device(args.device, executor)
+        print(f"study {study.key}: {study.describe()}; store {store.root}", file=sys.stderr)
+        runs, _ = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
+                         chunk_size=args.chunk_size, executor=executor)
     print(f"trained {stats.trained}, found {stats.found} in the store, {stats.seconds:.1f} s")
     with _pd_opts():
         print(summary(runs).to_string(float_format=lambda v: f"{v:.3f}"))
@@ -200,6 +214,19 @@ def _claims_study(args, claims):
     return Study(tuple(models), tuple(parse_range(args.polytopes, "polytopes")), tuple(parse_range(args.seeds, "seeds")))
 
 
+def _claims_for(claims, models) -> list:
+    """The claims whose models are all in `models`; the others are named on stderr."""
+    have = set(models)
+    keep = [c for c in claims if set(c.models) <= have]
+    skipped = [c.id for c in claims if c not in keep]
+    if skipped:
+        print(f"mesa-harness: skipping {len(skipped)} claims whose models are not selected: {', '.join(skipped)}",
+              file=sys.stderr)
+    if not keep:
+        raise HarnessError("no claim can be checked with the selected models; add models with --models")
+    return keep
+
+
 def cmd_claims(args) -> int:
     from .claims import evaluate_all, load_claims, select
     from .runs_io import read_run_table
@@ -213,11 +240,14 @@ def cmd_claims(args) -> int:
                 print(f"mesa-harness: no points.parquet beside {args.runs}; skipping {', '.join(skipped)}",
                       file=sys.stderr)
             claims = [c for c in claims if not c.statistic.needs_points]
+        claims = _claims_for(claims, runs["model"].unique())
     else:
         from .store import Store
         from .study import ensure_stored
 
-        runs, points = ensure_stored(_claims_study(args, claims), Store(args.cache))
+        study = _claims_study(args, claims)
+        claims = _claims_for(claims, [m.name for m in study.models])
+        runs, points = ensure_stored(study, Store(args.cache))
     verdicts = evaluate_all(claims, runs, points, rule=args.rule)
     if args.json:
         print(json.dumps([{**v.as_dict(), "ci_low": v.ci_low, "ci_high": v.ci_high} for v in verdicts]))
@@ -231,6 +261,7 @@ def cmd_report(args) -> int:
     import time
 
     from .claims import evaluate_all, load_claims
+    from .executors import make_executor
     from .report import provenance, write_report
     from .store import Store
     from .study import EnsureStats, ensure
@@ -238,13 +269,16 @@ def cmd_report(args) -> int:
     t0 = time.perf_counter()
     claims = load_claims()
     study = _claims_study(args, claims)
+    claims = _claims_for(claims, [m.name for m in study.models])
     _threads(args.threads)
     out = Path(args.out)
     _writable(out)
     store = Store(args.cache)
     stats = EnsureStats()
-    device = _device(args.device)
-    runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats)
+    with make_executor(args.scheduler) as executor:
+        device = _device(args.device, executor)
+        runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
+                              executor=executor)
     verdicts = evaluate_all(claims, runs, points)
     prov = provenance(study, store, device, stats, time.perf_counter() - t0)
     path = write_report(out, study, runs, points, claims, verdicts, prov)

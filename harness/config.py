@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .errors import HarnessError
 
 # Bumped whenever a change alters what a run produces; part of every store key.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 ARCHS = ("lp", "linear")
 REGS = ("none", "l1", "nonneg_soft", "nonneg_hard")

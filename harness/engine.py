@@ -249,11 +249,11 @@ def make_batch(specs: list[RunSpec], tasks: dict[int, TaskData] | None = None) -
         if s.polytope not in tasks:
             tasks[s.polytope] = study_task(s.polytope, s.protocol)
         x, y = study_train_data(tasks[s.polytope], s.seed, s.protocol)
-        inits.append(init_params(s.variant, s.seed, s.protocol))
+        inits.append(init_params(s.variant, s.polytope, s.seed, s.protocol))
         xs.append(x)
         ys.append(y)
     params = {k: np.stack([i[k] for i in inits]).astype(np.float64) for k in PARAM_NAMES}
-    keys = np.array([shuffle_key(s.seed) for s in specs], dtype=np.uint64)
+    keys = np.array([shuffle_key(s.polytope, s.seed) for s in specs], dtype=np.uint64)
     return Batch(list(specs), params, np.stack(xs).astype(np.float64), np.stack(ys).astype(np.float64), keys)
 
 

@@ -84,7 +84,8 @@ def train_torch(batch: Batch, protocol: Protocol, kind: np.ndarray, p: np.ndarra
     p_t = put(p)
     lam_l1 = put(np.where(reg == _REG_CODE["l1"], lam, 0.0))
     lam_soft = put(np.where(reg == _REG_CODE["nonneg_soft"], lam, 0.0))
-    hard = torch.as_tensor(reg == _REG_CODE["nonneg_hard"], device=dev)[:, None]
+    hard_np = reg == _REG_CODE["nonneg_hard"]
+    hard = torch.as_tensor(hard_np, device=dev)[:, None]
     opt = torch.optim.Adam(params, lr=pr.lr, betas=(pr.beta1, pr.beta2), eps=pr.adam_eps)
     rows = torch.arange(n_models, device=dev)[:, None]
     bs = pr.batch_size
@@ -107,6 +108,7 @@ def train_torch(batch: Batch, protocol: Protocol, kind: np.ndarray, p: np.ndarra
                     for q in params:
                         q.grad.mul_(coef.view(-1, *([1] * (q.dim() - 1))))
                 opt.step()
-                with torch.no_grad():
-                    w.copy_(torch.where(hard, w.clamp(min=0.0), w))
-    return {k: q.detach().to("cpu", torch.float64).numpy() for k, q in zip(PARAM_NAMES, params)}
+                if hard_np.any():
+                    with torch.no_grad():
+                        w.copy_(torch.where(hard, w.clamp(min=0.0), w))
+    return {k: q.detach().to("cpu", torch.float64).numpy() for k, q in zip(PARAM_NAMES, params, strict=True)}

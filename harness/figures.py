@@ -8,6 +8,7 @@ to keep the page small.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
@@ -36,7 +37,8 @@ _RC = {
     "font.sans-serif": ["DejaVu Sans", "Bitstream Vera Sans", "Verdana"],
     "svg.fonttype": "none", "figure.dpi": 100, "savefig.dpi": 110,
 }
-WIDTH = 7.2  # inches; the page's content column
+WIDTH = 7.2  # inches, drawn at 8.5 pt type
+GROW = 1.4  # on the page a figure may grow to GROW x its drawn size (type to ~12 pt)
 
 
 def model_colors(models: Sequence[str]) -> dict[str, str]:
@@ -56,16 +58,28 @@ def _styled(draw: Callable[..., str]) -> Callable[..., str]:
 
     @functools.wraps(draw)
     def wrapper(*args, **kwargs) -> str:
-        with mpl.rc_context(_RC):
+        with style():
             return draw(*args, **kwargs)
 
     return wrapper
 
 
-def _new(width: float, height: float, nrows: int = 1, ncols: int = 1, layout: str | None = "constrained",
-         **kw) -> tuple[Figure, np.ndarray]:
-    """A figure and its axes (always 2-D). The per-claim figures, drawn dozens of times, pass
-    layout=None and set margins by hand: constrained layout doubles the drawing time."""
+def style() -> contextlib.AbstractContextManager:
+    """The report's look, for figures drawn outside this module (report sections):
+
+        with figures.style():
+            fig, axes = figures.new_figure(figures.WIDTH, 3.0, 1, 2)
+            axes[0, 0].plot(x, y)
+            svg = figures.to_svg(fig, "my-figure")
+    """
+    return mpl.rc_context(_RC)
+
+
+def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, layout: str | None = "constrained",
+               **kw) -> tuple[Figure, np.ndarray]:
+    """A figure (width x height inches) and its axes, always a 2-D array. The per-claim figures,
+    drawn dozens of times, pass layout=None and set margins by hand: constrained layout doubles
+    the drawing time."""
     fig = Figure(figsize=(width, height), layout=layout)
     kw.setdefault("squeeze", False)
     return fig, fig.subplots(nrows, ncols, **kw)
@@ -73,7 +87,7 @@ def _new(width: float, height: float, nrows: int = 1, ncols: int = 1, layout: st
 
 def to_svg(fig: Figure, name: str) -> str:
     """The figure as an <svg> element for inline use: no XML prolog or metadata, ids salted
-    with `name`, width following the page (height from the viewBox)."""
+    with `name` (unique on the page), width following the page and height the viewBox."""
     buf = io.StringIO()
     with mpl.rc_context({"svg.hashsalt": f"mesa-{name}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
@@ -81,20 +95,33 @@ def to_svg(fig: Figure, name: str) -> str:
     text = text[text.index("<svg"):]
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.DOTALL)
     text = re.sub(r'<g id="[^"]*"', "<g", text)  # matplotlib's per-figure ids repeat across figures
-    text = re.sub(r'<svg ([^>]*?)width="([\d.]+)pt" height="([\d.]+)pt"',
-                  lambda m: f'<svg {m.group(1)}class="fig" role="img" style="max-width:{float(m.group(2)):.0f}pt"',
-                  text, count=1)
+    text = re.sub(r'<svg ([^>]*?)width="([\d.]+)pt" height="([\d.]+)pt"', _responsive, text, count=1)
     return text.strip()
 
 
-def _log_axis(ax, which: str = "x") -> None:
-    """A log axis with plain tick labels (1, 2, 5, 10, ...) and no minor ticks: matplotlib's
-    default mathtext labels and minor ticks cost more time than the rest of a small figure."""
+def _responsive(m: re.Match) -> str:
+    """The root tag without a fixed size: as wide as the page allows, up to GROW x drawn."""
+    return f'<svg {m.group(1)}class="fig" role="img" style="max-width:{GROW * float(m.group(2)):.0f}pt"'
+
+
+def _log_axis(ax, lo: float | None, hi: float | None, which: str = "x") -> None:
+    """A log axis over [lo, hi] with plain tick labels (0.5, 1, 2, 1e-4) and no minor ticks:
+    matplotlib's default mathtext labels and minor ticks cost more time than the rest of a
+    small figure. Tick density follows the number of decades shown."""
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    decades = math.log10(hi / lo) if lo is not None and hi is not None and 0 < lo < hi else 3.0
+    subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1.2 else (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
     axis.set_minor_locator(NullLocator())
+    if lo is not None and hi is not None:
+        (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
+
+
+def _tick(v: float) -> str:
+    text = f"{v:g}"
+    return re.sub(r"e([-+])0*(\d)", lambda m: f"e{'-' if m.group(1) == '-' else ''}{m.group(2)}", text)
 
 
 def _finite(x) -> np.ndarray:
@@ -111,7 +138,7 @@ def _clip_max(samples: Sequence[np.ndarray], q: float = 99.5) -> float:
 @_styled
 def collapse_rates(rows: Sequence[Mapping], colors: Mapping[str, str], name: str) -> str:
     """rows: dicts model, rate, low, high (shares in [0, 1]); a point with its 95% CI per model."""
-    fig, ax = _new(WIDTH * 0.62, 0.5 + 0.32 * len(rows))
+    fig, ax = new_figure(WIDTH * 0.62, 0.5 + 0.32 * len(rows))
     ax = ax[0, 0]
     for i, r in enumerate(rows):
         c = colors.get(r["model"], "#333333")
@@ -129,23 +156,34 @@ def collapse_rates(rows: Sequence[Mapping], colors: Mapping[str, str], name: str
 
 @_styled
 def accuracy_distributions(acc: Mapping[str, tuple[np.ndarray, np.ndarray]], majority: float, name: str) -> str:
-    """acc: model -> (accuracies of learned runs, of collapsed runs); one row per model."""
+    """acc: model -> (accuracies of learned runs, of collapsed runs); one panel per model, in
+    two columns when there are more than three models."""
     models = list(acc)
-    fig, axes = _new(WIDTH, 0.45 + 0.85 * len(models), len(models), 1, sharex=True)
+    ncols = 1 if len(models) <= 3 else 2
+    nrows = max(1, math.ceil(len(models) / ncols))
+    height = 0.55 + 0.95 * nrows
+    fig, axes = new_figure(WIDTH, height, nrows, ncols, sharex=True, layout=None)
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.45 / height, top=1 - 0.22 / height, hspace=0.55,
+                        wspace=0.12)
     allv = [_finite(v) for pair in acc.values() for v in pair]
     lo = min([v.min() for v in allv if v.size] + [majority if math.isfinite(majority) else 1.0]) - 0.01
     bins = np.linspace(max(lo, 0.0), 1.0, 61)
-    for ax, m in zip(axes[:, 0], models):
+    for k, ax in enumerate(axes.ravel()):
+        if k >= len(models):
+            ax.set_visible(False)
+            continue
+        m = models[k]
         learned, collapsed = (_finite(v) for v in acc[m])
         ax.hist([learned, collapsed], bins=bins, stacked=True, color=["#4a7ab5", "#c9c9c9"],
                 label=[f"learned ({learned.size})", f"collapsed ({collapsed.size})"])
         if math.isfinite(majority):
             ax.axvline(majority, color=REF["null"], ls="--", lw=1)
-        ax.set_ylabel("runs")
+        if k % ncols == 0:
+            ax.set_ylabel("runs")
         ax.set_title(m, loc="left")
-        ax.legend(loc="upper left")
-    axes[-1, 0].set_xlabel("test accuracy" + (f"  (dashed: median majority-class rate {majority:.3f})"
-                                              if math.isfinite(majority) else ""))
+        ax.legend(loc="upper center")
+    for ax in axes[-1]:
+        ax.set_xlabel("test accuracy")
     return to_svg(fig, name)
 
 
@@ -154,19 +192,19 @@ def accuracy_distributions(acc: Mapping[str, tuple[np.ndarray, np.ndarray]], maj
 def grad_histograms(samples: Mapping[str, np.ndarray], threshold: float, colors: Mapping[str, str],
                     name: str) -> str:
     """Pooled interior gradient norms per model: density histograms, linear and log counts."""
-    samples = {m: _finite(v) for m, v in samples.items()}
+    samples = {m: v for m, v in ((m, _finite(v)) for m, v in samples.items()) if v.size}
     top = _clip_max(list(samples.values()))
     bins = np.linspace(0, max(top, threshold * 2), 71)
-    fig, axes = _new(WIDTH, 2.6, 1, 2)
-    for ax, logy in zip(axes[0], (False, True)):
+    fig, axes = new_figure(WIDTH, 2.6, 1, 2)
+    for ax, logy in zip(axes[0], (False, True), strict=True):
         for m, v in samples.items():
             share = float((v < threshold).mean()) if v.size else float("nan")
-            ax.hist(np.minimum(v, bins[-1]), bins=bins, density=True, histtype="step", lw=1.4, color=colors[m],
+            ax.hist(v, bins=bins, density=True, histtype="step", lw=1.4, color=colors[m],
                     label=f"{m}: {v.size:,} points, {100 * share:.1f}% < {threshold:g}")
         ax.axvline(threshold, color=REF["null"], ls="--", lw=1)
-        ax.set_xlabel("interior gradient norm ||ds/dx||")
+        ax.set_xlabel(f"interior gradient norm ||ds/dx|| (axis cut at {bins[-1]:.3g})")
         if logy:
-            _log_axis(ax, "y")
+            _log_axis(ax, None, None, "y")
             ax.set_title("log density", loc="left")
         else:
             ax.set_title("density", loc="left")
@@ -179,7 +217,7 @@ def grad_histogram_grid(panels: Sequence[tuple[str, Mapping[str, np.ndarray]]], 
                         colors: Mapping[str, str], name: str, ncols: int = 4) -> str:
     """Small multiples: one panel per (polytope, seed) with each model's interior gradient norms."""
     nrows = max(1, math.ceil(len(panels) / ncols))
-    fig, axes = _new(WIDTH, 0.3 + 1.45 * nrows, nrows, ncols)
+    fig, axes = new_figure(WIDTH, 0.3 + 1.45 * nrows, nrows, ncols)
     top = _clip_max([_finite(v) for _, d in panels for v in d.values()])
     bins = np.linspace(0, max(top, threshold * 2), 31)
     for k, ax in enumerate(axes.ravel()):
@@ -189,7 +227,7 @@ def grad_histogram_grid(panels: Sequence[tuple[str, Mapping[str, np.ndarray]]], 
         title, data = panels[k]
         for m, v in data.items():
             v = _finite(v)
-            ax.hist(np.minimum(v, bins[-1]), bins=bins, histtype="stepfilled", alpha=0.45, color=colors[m],
+            ax.hist(v, bins=bins, histtype="stepfilled", alpha=0.45, color=colors[m],
                     label=f"{m}: {int((v < threshold).sum())}/{v.size}")
         ax.axvline(threshold, color=REF["null"], ls="--", lw=0.8)
         ax.set_title(title, loc="left", fontsize=7.5)
@@ -204,16 +242,16 @@ def grad_vs_distance(data: Mapping[str, tuple[np.ndarray, np.ndarray]], band: fl
     """Per model: gradient norm against signed distance d(x) (negative inside). A random subsample
     of points (rasterised), the binned median and the 10-90% band over all points."""
     models = list(data)
-    fig, axes = _new(WIDTH, 2.5, 1, len(models), sharey=True, sharex=True)
+    fig, axes = new_figure(WIDTH, 2.5, 1, len(models), sharey=True, sharex=True)
     rng = np.random.default_rng(0)
     allg = [_finite(g) for _, g in data.values()]
     top = _clip_max(allg, 99.8)
-    for ax, m in zip(axes[0], models):
+    for ax, m in zip(axes[0], models, strict=True):
         d, g = (np.asarray(a, dtype=float) for a in data[m])
         ok = np.isfinite(d) & np.isfinite(g)
         d, g = d[ok], g[ok]
         pick = rng.choice(d.size, size=min(max_points, d.size), replace=False) if d.size else np.arange(0)
-        ax.scatter(d[pick], np.minimum(g[pick], top), s=2, alpha=0.25, color=colors[m], lw=0, rasterized=True)
+        ax.scatter(d[pick], g[pick], s=2, alpha=0.25, color=colors[m], lw=0, rasterized=True)
         if d.size:
             edges = np.linspace(d.min(), d.max(), 41)
             idx = np.clip(np.digitize(d, edges) - 1, 0, len(edges) - 2)
@@ -245,11 +283,11 @@ def interior_pairs(x: np.ndarray, y: np.ndarray, threshold: float, xlabel: str, 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
-    fig, axes = _new(WIDTH * 0.62, 3.4)
+    fig, axes = new_figure(WIDTH * 0.62, 3.4)
     ax = axes[0, 0]
     top = _clip_max([x, y], 99.5) if x.size else 1.0
     if x.size:
-        h = ax.hist2d(np.minimum(x, top), np.minimum(y, top), bins=70, range=[[0, top], [0, top]],
+        h = ax.hist2d(x, y, bins=70, range=[[0, top], [0, top]],
                       norm=LogNorm(), cmap="viridis", rasterized=True)
         fig.colorbar(h[3], ax=ax, label="points")
     ax.plot([0, top], [0, top], color="white", lw=0.8, ls="--")
@@ -268,8 +306,8 @@ def weight_distributions(weights: Mapping[str, np.ndarray], colors: Mapping[str,
                          floor: float = 1e-5) -> str:
     """Aggregation weights w of every run pooled, per model: signed (left) and |w| on a log axis
     (right; values below `floor`, e.g. exact zeros, are drawn at the floor)."""
-    fig, axes = _new(WIDTH, 2.6, 1, 2)
-    ws = {m: _finite(w) for m, w in weights.items()}
+    fig, axes = new_figure(WIDTH, 2.6, 1, 2)
+    ws = {m: w for m, w in ((m, _finite(w)) for m, w in weights.items()) if w.size}
     allw = np.concatenate([w for w in ws.values() if w.size] or [np.zeros(1)])
     lim = float(np.percentile(np.abs(allw), 99.5)) or 1.0
     sbins = np.linspace(-lim, lim, 81)
@@ -286,7 +324,7 @@ def weight_distributions(weights: Mapping[str, np.ndarray], colors: Mapping[str,
     axes[0, 0].legend(loc="upper left")
     for t in (0.01, 0.1):
         axes[0, 1].axvline(t, color=REF["null"], lw=0.8, ls="--")
-    _log_axis(axes[0, 1])
+    _log_axis(axes[0, 1], floor, abins[-1])
     axes[0, 1].set_xlabel("|w| (log scale)")
     axes[0, 1].set_ylabel("share of weights per bin")
     axes[0, 1].legend(loc="upper left")
@@ -297,8 +335,8 @@ def weight_distributions(weights: Mapping[str, np.ndarray], colors: Mapping[str,
 def flip_comparison(flat: tuple[np.ndarray, np.ndarray], acc: tuple[np.ndarray, np.ndarray],
                     writeup_flat: tuple[float, float] | None, name: str) -> str:
     """Linear runs: flat fraction and accuracy before (x) and after (y) the weight flip."""
-    fig, axes = _new(WIDTH, 3.0, 1, 2)
-    for ax, (x, y), label in zip(axes[0], (flat, acc), ("flat fraction", "accuracy")):
+    fig, axes = new_figure(WIDTH, 3.0, 1, 2)
+    for ax, (x, y), label in zip(axes[0], (flat, acc), ("flat fraction", "accuracy"), strict=True):
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         ok = np.isfinite(x) & np.isfinite(y)
         x, y = x[ok], y[ok]
@@ -356,9 +394,9 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
     if log:
         vals = vals[vals > 0]
     k = len(rows)
-    height = 1.0 + 0.19 * max(k + 1, 8)
-    fig, axes = _new(WIDTH, height, 1, 2, layout=None, width_ratios=[1.15, 1])
-    fig.subplots_adjust(left=0.2, right=0.985, bottom=0.5 / height + 0.06, top=1 - 0.32 / height, wspace=0.28)
+    height = 1.25 + 0.19 * max(k + 1, 8)
+    fig, axes = new_figure(WIDTH, height, 1, 2, layout=None, width_ratios=[1.15, 1])
+    fig.subplots_adjust(left=0.2, right=0.985, bottom=0.85 / height, top=1 - 0.3 / height, wspace=0.28)
     fax, hax = axes[0]
 
     every = [est, plo, phi, *(r["estimate"] for r in rows), *(r["low"] for r in rows), *(r["high"] for r in rows),
@@ -392,30 +430,41 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
     labels = [f"polytope {r['polytope']} (n={r['n']})" for r in rows] + ["pooled, 95% CI"]
     fax.set_yticks(range(k + 1), labels)
     fax.set_ylim(k + 0.7, -0.7)
+    if log:
+        _log_axis(fax, lo_ax, hi_ax)
+    fax.set_xlim(lo_ax, hi_ax)
     for ax in (fax, hax):
-        if log:
-            _log_axis(ax)
-        ax.set_xlim(lo_ax, hi_ax)
         ax.set_xlabel(xlabel)
         _reference_lines(ax, null=null, claimed=claimed, writeup=writeup, margin=margin, clip=clip)
     fax.grid(axis="y", visible=False)
     fax.set_title("per polytope" if rows else "per polytope: none (no per-polytope estimate)", loc="left")
 
+    h_lo, h_hi = lo_ax, hi_ax
     if vals.size:
         uniq = np.unique(vals)
-        if not log and uniq.size <= 40 and np.allclose(uniq, np.round(uniq)):
-            bins = np.arange(uniq.min() - 0.5, uniq.max() + 1.5)
-        elif log:
-            bins = np.logspace(math.log10(max(vals.min(), lo_ax)), math.log10(min(vals.max(), hi_ax) * 1.0001), 31)
+        if not log and uniq.size <= 40 and np.allclose(uniq, np.round(uniq)):  # counts, 0/1 indicators
+            counts = np.array([(vals == u).sum() for u in uniq])
+            step = float(np.diff(uniq).min()) if uniq.size > 1 else 1.0
+            hax.bar(uniq, counts, width=0.6 * step, color="#7fa3cf", lw=0)
+            h_lo, h_hi = min(lo_ax, uniq.min() - 0.5 * step), max(hi_ax, uniq.max() + 0.5 * step)
         else:
-            bins = np.linspace(max(vals.min(), lo_ax), min(vals.max(), hi_ax) + 1e-12, 31)
-        hax.hist(np.clip(vals, bins[0], bins[-1]), bins=bins, color="#9db8d9", edgecolor="white", lw=0.3)
+            if log:
+                h_lo, h_hi = min(lo_ax, vals.min() / 1.1), max(hi_ax, vals.max() * 1.1)
+                bins = np.logspace(math.log10(h_lo), math.log10(h_hi), 41)
+            else:
+                pad = 0.03 * ((vals.max() - vals.min()) or 1.0)
+                h_lo, h_hi = min(lo_ax, vals.min() - pad), max(hi_ax, vals.max() + pad)
+                bins = np.linspace(h_lo, h_hi, 41)
+            hax.hist(vals, bins=bins, color="#7fa3cf", lw=0)
+    if log:
+        _log_axis(hax, h_lo, h_hi)
+    hax.set_xlim(h_lo, h_hi)
     if math.isfinite(est):
         hax.axvline(clip(est), color=REF["estimate"], lw=1.2)
     hax.set_ylabel("count")
     hax.set_title(f"per run ({vals.size})", loc="left")
-    hax.legend(handles=_legend_handles(null=null, claimed=claimed, writeup=writeup, margin=margin),
-               loc="upper right", fontsize=7)
+    handles = _legend_handles(null=null, claimed=claimed, writeup=writeup, margin=margin)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7.5, bbox_to_anchor=(0.55, 0.0))
     return to_svg(fig, name)
 
 
@@ -424,7 +473,7 @@ def slope_evidence(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], slope: f
                    colors: Mapping[str, str], xlabel: str, ylabel: str, name: str) -> str:
     """A slope claim: one point per run (x, y), coloured by model, with each model's mean (large
     marker) and the fitted slope drawn through the grand mean, its 95% CI as a fan."""
-    fig, axes = _new(WIDTH, 3.2, layout=None)
+    fig, axes = new_figure(WIDTH, 3.2, layout=None)
     fig.subplots_adjust(left=0.09, right=0.76, bottom=0.15, top=0.95)
     ax = axes[0, 0]
     xs, ys = [], []
@@ -435,7 +484,7 @@ def slope_evidence(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], slope: f
         x, y = x[ok], y[ok]
         xs.append(x)
         ys.append(y)
-        ax.scatter(x, y, s=7, alpha=0.35, lw=0, color=colors[m], rasterized=n > 3000)
+        ax.scatter(x, y, s=12, alpha=0.5, lw=0, color=colors[m], rasterized=n > 3000)
         if x.size:
             ax.plot([x.mean()], [y.mean()], "o", ms=8, mec="white", mew=1, color=colors[m], label=m)
     x, y = np.concatenate(xs or [np.zeros(0)]), np.concatenate(ys or [np.zeros(0)])
@@ -449,7 +498,8 @@ def slope_evidence(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], slope: f
                             label="95% CI of the slope")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     return to_svg(fig, name)
 
 
@@ -460,7 +510,7 @@ def ablation_sweeps(sweeps: Mapping[str, Sequence[Mapping]], refs: Mapping[str, 
     """Rows: metrics; columns: regularisers. sweeps: reg -> rows with lam, model and, per metric,
     (estimate, low, high); refs: model -> the same per metric, drawn as horizontal lines and bands."""
     regs = list(sweeps)
-    fig, axes = _new(WIDTH, 0.4 + 2.0 * len(metrics), len(metrics), len(regs), sharey="row")
+    fig, axes = new_figure(WIDTH, 0.4 + 2.0 * len(metrics), len(metrics), len(regs), sharey="row")
     for j, reg in enumerate(regs):
         pts = sorted(sweeps[reg], key=lambda r: r["lam"])
         swept = any(r["lam"] > 0 for r in pts)
@@ -477,9 +527,9 @@ def ablation_sweeps(sweeps: Mapping[str, Sequence[Mapping]], refs: Mapping[str, 
             err = np.abs(np.vstack([ys[:, 0] - ys[:, 1], ys[:, 2] - ys[:, 0]]))
             err = np.where(np.isfinite(err), err, 0.0)
             ax.errorbar(xs, ys[:, 0], yerr=err, fmt="o-", color="#1b9e77", capsize=3, lw=1.3, ms=5,
-                        label=f"{reg}, 95% CI")
+                        label="regularised Linear, 95% CI")
             if swept:
-                _log_axis(ax)
+                _log_axis(ax, min(xs) / 2, max(xs) * 2)
                 ax.set_xlabel("regularisation strength λ")
             else:
                 ax.set_xticks(xs, [r["model"] for r in pts])
@@ -488,23 +538,32 @@ def ablation_sweeps(sweeps: Mapping[str, Sequence[Mapping]], refs: Mapping[str, 
                 ax.set_ylabel(metric.replace("_", " "))
             if i == 0:
                 ax.set_title(reg, loc="left")
-    axes[0, 0].legend(loc="best", fontsize=6.5)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=7.5)
     return to_svg(fig, name)
 
 
 @_styled
 def scatter_by_model(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], colors: Mapping[str, str], xlabel: str,
-                     ylabel: str, name: str, hlines: Mapping[str, float] | None = None) -> str:
-    """One point per run, coloured by model; optional horizontal reference lines per model."""
-    fig, axes = _new(WIDTH * 0.8, 3.4)
+                     ylabel: str, name: str, hlines: Mapping[str, float] | None = None,
+                     linthresh: float | None = None) -> str:
+    """One point per run, coloured by model; optional horizontal reference lines per model.
+    linthresh: a symmetric-log x axis, linear within +-linthresh (for masses spanning decades)."""
+    fig, axes = new_figure(WIDTH * 0.8, 3.4)
     ax = axes[0, 0]
     n = sum(np.asarray(x).size for x, _ in groups.values())
     for m, (x, y) in groups.items():
-        ax.scatter(x, y, s=8, alpha=0.55, lw=0, color=colors[m], label=m, rasterized=n > 3000)
+        ax.scatter(x, y, s=14, alpha=0.6, lw=0, color=colors[m], label=m, rasterized=n > 3000)
     for m, v in (hlines or {}).items():
         if math.isfinite(v):
             ax.axhline(v, color=colors[m], ls="--", lw=1.1, label=f"{m} mean")
+    if linthresh is not None:
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+        ax.xaxis.set_minor_locator(NullLocator())
+        if all(np.nanmin(np.asarray(x, dtype=float), initial=0.0) >= 0 for x, _ in groups.values()):
+            ax.set_xlim(left=-0.5 * linthresh)  # masses are never negative
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     return to_svg(fig, name)

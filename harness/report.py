@@ -44,7 +44,7 @@ from .claims import (
     WithinRatio,
     included,
 )
-from .config import Measure
+from .config import REGS, VARIANTS, Measure
 from .study import EnsureStats, run_table
 from .writeup import WRITEUP_SEED0
 
@@ -54,12 +54,26 @@ SMALL_MULTIPLES = 12
 
 # One CSS class per verdict word (colours in report.css); the word itself is always printed too.
 BADGE = {word: "v-" + re.sub(r"[^a-z]+", "-", word) for word in VERDICTS}
+MEANING = {
+    "supported": "significant after Holm in the claimed direction (for a magnitude claim, with the claimed value "
+                 "inside the 95% CI)",
+    "direction only": "significant in the claimed direction, but the claimed magnitude lies outside the 95% CI",
+    "not supported": "not significant after Holm: the data cannot decide at this size (or a required claim failed)",
+    "contradicted": "significant the other way (for an equivalence claim: the CI lies wholly outside the margin)",
+    "equivalent": "TOST significant after Holm: the mean lies inside the declared margin",
+    "not shown equivalent": "TOST not significant, and the CI not wholly outside the margin",
+}
 
 RULE_TEXT = {
     "exclude_collapsed": "runs that learned the task: finite training and not collapsed "
                          "(for a paired statistic, both runs of the pair)",
     "all": "every run whose training stayed finite, collapsed or not",
 }
+
+# The page's own section ids; a later section with one of these ids gets a prefixed anchor.
+PAGE_SECTIONS = ("headline", "trainability", "writeup-figures", "claims", "ablations", "methods", "provenance")
+
+RULE_SHORT = {"exclude_collapsed": "runs that learned the task", "all": "every finite run, collapsed or not"}
 
 
 # -- what later work fills in ----------------------------------------------------------------
@@ -71,6 +85,10 @@ class Figure:
     id: str
     svg: str
     caption: str
+
+    @property
+    def anchor(self) -> str:
+        return "fig-" + _slug(self.id)
 
     def __post_init__(self) -> None:
         s = self.svg.lstrip()
@@ -100,7 +118,8 @@ class Section:
 
     @property
     def anchor(self) -> str:
-        return _slug(self.id)
+        slug = _slug(self.id)
+        return f"section-{slug}" if slug in PAGE_SECTIONS else slug
 
     @property
     def paragraphs(self) -> list[str]:
@@ -272,7 +291,7 @@ def _mean_ci(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> t
         if share:
             g = np.unique(clusters).size
             ci = stats.proportion_ci(round(est * g), g)
-            return est, ci.low, ci.high, "every run agrees: Wilson interval, n = polytopes"
+            return est, ci.low, ci.high, "all runs agree: Wilson interval, n = polytopes"
         return est, est, est, "identical in every run"
     res = stats.cluster_bootstrap(values, clusters, stats.weighted_mean(0), n_boot=N_BOOT,
                                   rng=np.random.default_rng(REPORT_SEED))
@@ -280,10 +299,32 @@ def _mean_ci(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> t
 
 
 # -- sections of the page ---------------------------------------------------------------------------
-def _headline(verdicts: Sequence[Verdict]) -> list[dict]:
+GROUP_TITLES = {"write-up": "The write-up's claims", "ablation": "Ablation claims: the write-up's next steps"}
+
+
+def _groups(claims: Sequence[Claim], verdicts: Sequence[Verdict]) -> list[tuple[str, list[Verdict]]]:
+    """Verdicts by claim group (a Holm family), groups in order of first appearance."""
+    group_of = {c.id: c.group for c in claims}
+    out: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        out.setdefault(group_of.get(v.id, "other"), []).append(v)
+    return list(out.items())
+
+
+def _family_size(vs: Sequence[Verdict]) -> int:
+    return sum(1 for v in vs if not math.isnan(v.p_value))
+
+
+def _headline(claims: Sequence[Claim], verdicts: Sequence[Verdict]) -> list[dict]:
+    return [{"name": g, "title": GROUP_TITLES.get(g, g.capitalize()), "family": _family_size(vs), "rows": _rows(vs)}
+            for g, vs in _groups(claims, verdicts)]
+
+
+def _rows(verdicts: Sequence[Verdict]) -> list[dict]:
     return [{
         "id": v.id, "anchor": "claim-" + _slug(v.id), "sentence": v.sentence, "kind": v.kind,
-        "writeup": fmt(v.writeup), "estimate": fmt(v.estimate), "ci": fmt_ci(v.ci_low, v.ci_high),
+        "writeup": fmt(v.writeup), "estimate": fmt(v.estimate),
+        "ci": fmt_ci(v.ci_low, v.ci_high) if math.isfinite(v.estimate) else "",
         "n_runs": v.n_runs, "n_polytopes": v.n_polytopes, "n_seeds": v.n_seeds, "n_excluded": v.n_excluded,
         "p_adj": fmt_p(v.p_adj), "verdict": v.verdict or "untested", "badge": BADGE.get(v.verdict, "v-none"),
         "percentile": ordinal(v.writeup_percentile),
@@ -304,7 +345,8 @@ def _trainability(runs: pd.DataFrame, models: list[str], colors: dict) -> dict:
                      "acc_collapsed": fmt(g.loc[ok & g["collapsed"].astype(bool), "accuracy"].median()),
                      "note": note})
         chart.append({"model": m, "rate": est, "low": lo, "high": hi})
-        acc[m] = (learned["accuracy"].to_numpy(float), g.loc[ok & g["collapsed"].astype(bool), "accuracy"].to_numpy(float))
+        acc[m] = (learned["accuracy"].to_numpy(float),
+                  g.loc[ok & g["collapsed"].astype(bool), "accuracy"].to_numpy(float))
     majority = float(runs["majority_rate"].median()) if len(runs) else float("nan")
     most = max(chart, key=lambda r: r["rate"] if math.isfinite(r["rate"]) else -1) if chart else None
     figures = [
@@ -315,14 +357,11 @@ def _trainability(runs: pd.DataFrame, models: list[str], colors: dict) -> dict:
                + (f"The highest rate is {most['model']}'s, {fmt_pct(most['rate'])}." if most else "")),
         Figure("accuracy", figs.accuracy_distributions(acc, majority, "accuracy"),
                "Test accuracy of every run, learned (blue) and collapsed (grey), per model. Collapsed runs sit at "
-               f"the majority-class rate (dashed, median {fmt(majority)}); learned runs sit near 1. The write-up's "
-               "seed-0 runs scored 0.990 (Lp) and 0.992 (Linear)."),
+               f"their polytope's majority-class rate (dashed: the median over runs, {fmt(majority)}); learned runs "
+               f"sit near 1. The write-up's seed-0 runs scored {fmt(WRITEUP_SEED0['lp']['accuracy'])} (Lp) and "
+               f"{fmt(WRITEUP_SEED0['linear']['accuracy'])} (Linear)."),
     ]
     return {"rows": rows, "figures": figures}
-
-
-def _run_meta(runs: pd.DataFrame, learned: pd.Series) -> pd.DataFrame:
-    return runs.loc[learned, ["key", "model", "polytope", "seed"]]
 
 
 def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Series, colors: dict,
@@ -331,8 +370,8 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
     fig_models = [m for m in ("lp", "linear", "lp2") if m in present]
     out: list[Figure] = []
     thr = measure.flat_threshold
-    meta = _run_meta(runs, learned)
-    meta = meta[meta["model"].isin(fig_models)]
+    w_lp, w_lin = WRITEUP_SEED0["lp"], WRITEUP_SEED0["linear"]
+    meta = runs.loc[learned & runs["model"].isin(fig_models), ["key", "model", "polytope", "seed"]]
     pts = points.merge(meta, on="key", how="inner") if len(points) and len(meta) else pd.DataFrame(
         columns=["key", "point", "grad_norm", "distance", "region", "model", "polytope", "seed"])
     interior = pts[pts["region"] == "interior"]
@@ -344,7 +383,8 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
             f"Interior gradient norms ||ds/dx|| pooled over every learned run, per model (left: density; right: the "
             f"same on a log axis). A mesa shows as a spike left of the flat threshold {thr:g} (dashed) apart from "
             f"the bulk: the write-up's Lp was bimodal, its Linear unimodal. Share of interior points below "
-            f"{thr:g}: {shares} (write-up, seed 0: lp 31.7%, linear 3.0%)."))
+            f"{thr:g}: {shares} (write-up, seed 0: lp {fmt_pct(w_lp['flat_frac'])}, "
+            f"linear {fmt_pct(w_lin['flat_frac'])})."))
 
     if {"lp", "linear"} <= present:
         keys = {(r.model, r.polytope, r.seed): r.key for r in meta.itertuples()}
@@ -360,7 +400,8 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
                 f"Single runs, as in the write-up's figure: interior gradient norms of Lp and Linear trained on the "
                 f"same polytope and seed ({len(chosen)} pairs where both learned, spread over polytopes). The legend "
                 f"gives each run's flat count (norm < {thr:g}) over its interior points; the write-up's seed 0 had "
-                f"32/101 (Lp) and 3/101 (Linear). See how much the spike at zero varies from run to run."))
+                f"{w_lp['flat_count']}/{w_lp['n_interior']} (Lp) and {w_lin['flat_count']}/{w_lin['n_interior']} "
+                "(Linear). See how much the spike at zero varies from run to run."))
 
     dist = {m: (pts.loc[pts["model"] == m, "distance"].to_numpy(float), pts.loc[pts["model"] == m, "grad_norm"]
                 .to_numpy(float)) for m in fig_models}
@@ -371,8 +412,8 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
             f"subsample drawn as dots; the black line and band are the binned median and 10-90% range of all "
             f"points). Left of the solid line is the interior, between it and the dotted line the boundary band "
             f"(0 < d < {measure.band:g}). A mesa is a median near zero deep inside (d well below 0); the write-up "
-            f"reports higher mean norms for Lp outside (14.8 and 17.8 vs 9.1 and 10.8) and lower inside (6.07 vs "
-            f"7.43)."))
+            f"reports mean norms (interior / boundary / exterior) of {_regions(w_lp)} for Lp and {_regions(w_lin)} "
+            "for Linear."))
 
     if {"lp", "linear"} <= present and len(interior):
         cols = ["polytope", "seed", "point", "grad_norm"]
@@ -401,24 +442,29 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
             out.append(Figure(
                 "weights", figs.weight_distributions(w, colors, "weights"),
                 "Aggregation weights w of every learned run, pooled per model: signed (left) and |w| on a log axis "
-                "(right; dashed at 0.01 and 0.1). The write-up's mechanism predicts a cluster of near-zero |w| for "
-                "Lp (seed 0: 4 of 32 below 0.01) and negative weights doing the work for Linear (seed 0: 3 of 32 "
-                "negative). Lp's stored sign does not act: only |w| enters the model."))
+                "(right; dashed at 0.01 and 0.1; values below 1e-5, such as exact zeros, drawn at 1e-5). The "
+                "write-up's mechanism predicts a cluster of near-zero |w| for Lp (seed 0: "
+                f"{w_lp['n_absw_lt_001']} below 0.01) and negative weights doing the work for Linear (seed 0: "
+                f"{w_lin['n_negative_w']} negative). Lp's stored sign does not act: only |w| enters the model."))
 
     lin = runs[learned & (runs["model"] == "linear")]
     if len(lin) and lin["flipped_flat_frac"].notna().any():
-        wl = WRITEUP_SEED0["linear"]
         flat = (lin["flat_frac"].to_numpy(float), lin["flipped_flat_frac"].to_numpy(float))
         acc = (lin["accuracy"].to_numpy(float), lin["flipped_accuracy"].to_numpy(float))
         d_acc = float(np.nanmedian(acc[1] - acc[0]))
         out.append(Figure(
-            "flip", figs.flip_comparison(flat, acc, (wl["flat_frac"], wl["flipped_flat_count"] / wl["n_interior"]),
-                                         "flip"),
+            "flip", figs.flip_comparison(flat, acc, (w_lin["flat_frac"],
+                                                     w_lin["flipped_flat_count"] / w_lin["n_interior"]), "flip"),
             "Original vs flipped Linear, one dot per learned Linear run: negative aggregation weights made positive "
             "with the matching first-layer rows negated. Dots on the dashed diagonal did not change. Left: flat "
-            "fraction (the write-up: 3 flat points before and after, red star). Right: accuracy, which the write-up "
-            f"did not report; the flip is not function-preserving (median change {fmt(d_acc)})."))
+            f"fraction (the write-up: {w_lin['flat_count']} flat points before, {w_lin['flipped_flat_count']} after; "
+            "red star). Right: accuracy, which the write-up did not report; the flip is not function-preserving "
+            f"(median change {fmt(d_acc)})."))
     return out
+
+
+def _regions(w: Mapping[str, float]) -> str:
+    return " / ".join(fmt(w[k]) for k in ("grad_interior", "grad_boundary", "grad_exterior"))
 
 
 def _spread(pairs: Sequence[tuple[int, int]], k: int) -> list[tuple[int, int]]:
@@ -448,7 +494,7 @@ def _axis_label(claim: Claim | None) -> str:
     if isinstance(s, RunMean):
         return f"{s.column} ({', '.join(s.models)})"
     if isinstance(s, DipShare):
-        return f"dip test rejects unimodality ({s.model}): 1 yes, 0 no"
+        return f"{s.model}: dip test rejects (1) or not (0)"
     return "value"
 
 
@@ -464,72 +510,130 @@ def _hypothesis(claim: Claim | None, v: Verdict) -> str:
     return text
 
 
-def _detail_value(v: object) -> str:
+def _detail_value(key: str, v: object) -> str:
+    """One entry of Verdict.detail as text: p-values as p, pairs as intervals, per-model
+    summaries (model -> [mean x, mean y, n]) as a list."""
+    if isinstance(v, Mapping) and key == "per_model":
+        return "; ".join(f"{m} x̄ {fmt(val[0])}, ȳ {fmt(val[1])} ({fmt(val[2])} runs)"
+                         if isinstance(val, (list, tuple)) and len(val) == 3 else f"{m}: {fmt(val)}"
+                         for m, val in v.items())
+    if isinstance(v, Mapping):
+        return "; ".join(f"{k}: {fmt(val)}" for k, val in v.items())
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
         return fmt_ci(float(v[0]), float(v[1]))
-    if isinstance(v, float) and 0 <= v <= 1:
+    if key == "p" or key.endswith("_p"):
         return fmt_p(v)
     return fmt(v)
 
 
-def _claim_sections(claims: Sequence[Claim], verdicts: Sequence[Verdict]) -> list[dict]:
-    by_id = {c.id: c for c in claims}
-    out = []
-    for v in verdicts:
-        c = by_id.get(v.id)
-        scale = c.statistic.scale if c is not None else "linear"
-        log = scale in ("log", "ratio_of_means")
-        values = np.asarray(v.unit_values if v.unit_values is not None else [], dtype=float)
-        drawn = values[np.isfinite(values) & ((values > 0) if log else True)]
-        rows = [dict(r) for r in v.per_polytope]
-        name = "claim-" + _slug(v.id)
-        svg = figs.claim_evidence(rows, (v.estimate, v.ci_low, v.ci_high), values, log=log,
-                                  null=None if v.kind == "equivalence" else v.null, claimed=v.claimed,
-                                  writeup=v.writeup, margin=v.margin, xlabel=_axis_label(c), name=name)
-        unit = "pair" if c is not None and isinstance(c.statistic, (PairedRatio, PairedDiff, RatioOfMeans)) else "run"
-        caption = (f"Left: each polytope's mean over its {unit}s with a 95% t-interval across seeds "
-                   + ("(a ratio of means per polytope has no interval), " if scale == "ratio_of_means" else "")
-                   + f"and the pooled estimate {fmt(v.estimate)} with its 95% cluster-bootstrap interval "
-                   f"{fmt_ci(v.ci_low, v.ci_high)} (black diamond). Right: the {drawn.size} per-{unit} values"
-                   + (" on a log axis" if log else "") + ". ")
-        if v.writeup is not None:
-            caption += (f"The red line is the write-up's seed-0 value {fmt(v.writeup)}, at the "
-                        f"{ordinal(v.writeup_percentile)} percentile of the per-{unit} values. ")
-        if v.kind == "equivalence":
-            caption += "The green band is the equivalence margin: the claim holds when the 90% CI lies inside it. "
-        elif v.claimed is not None:
+DETAIL_LABELS = {"tost_ci90": "TOST 90% CI", "tost_note": "TOST", "direction_p": "p of the two-sided test",
+                 "median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
+                 "bootstrap_slope": "OLS slope (check)", "bootstrap_ci": "OLS slope, cluster-bootstrap 95% CI",
+                 "group_var": "between-polytope variance", "residual_var": "residual variance",
+                 "converged": "mixed model converged", "per_model": "per model: mean x, mean y"}
+
+
+def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.DataFrame, colors: dict,
+                  name: str) -> tuple[str, str, int]:
+    """The claim's figure, its caption and how many units it draws."""
+    scale = c.statistic.scale if c is not None else "linear"
+    if scale == "slope" and c is not None:
+        s = c.statistic
+        t = s.units(runs, points, v.rule).table
+        groups = {m: (g["x"].to_numpy(float), g["value"].to_numpy(float)) for m, g in t.groupby("model", sort=False)}
+        svg = figs.slope_evidence(groups, v.estimate, (v.ci_low, v.ci_high), colors, s.x, s.y, name)
+        boot = v.detail.get("bootstrap_ci")
+        caption = (f"{s.y} against {s.x}, one dot per included run ({len(t)}), coloured by model; large dots are "
+                   f"model means. The black line has the mixed model's slope {fmt(v.estimate)} (95% CI "
+                   f"{fmt_ci(v.ci_low, v.ci_high)}, shaded) drawn through the grand mean; the claim needs it "
+                   f"{c.direction} {fmt(v.null)}. The OLS slope with a cluster bootstrap, as a check: "
+                   f"{fmt(v.detail.get('bootstrap_slope'))} {fmt_ci(*boot) if boot else ''}.")
+        return svg, caption, len(t)
+    log = scale in ("log", "ratio_of_means")
+    values = np.asarray(v.unit_values if v.unit_values is not None else [], dtype=float)
+    drawn = values[np.isfinite(values) & ((values > 0) if log else True)]
+    rows = [dict(r) for r in v.per_polytope]
+    svg = figs.claim_evidence(rows, (v.estimate, v.ci_low, v.ci_high), values, log=log,
+                              null=None if v.kind == "equivalence" else v.null, claimed=v.claimed,
+                              writeup=v.writeup, margin=v.margin, xlabel=_axis_label(c), name=name)
+    unit = _unit(c)
+    caption = (f"Left: each polytope's mean over its {unit}s with a 95% t-interval across seeds "
+               + ("(a ratio of means per polytope has no interval), " if scale == "ratio_of_means" else "")
+               + f"and the pooled estimate {fmt(v.estimate)} with its 95% cluster-bootstrap interval "
+               f"{fmt_ci(v.ci_low, v.ci_high)} (black diamond). Right: the {drawn.size} per-{unit} values"
+               + (" on a log axis" if log else "") + ". ")
+    if v.writeup is not None:
+        caption += (f"The red line is the write-up's seed-0 value {fmt(v.writeup)}, at the "
+                    f"{ordinal(v.writeup_percentile)} percentile of the per-{unit} values. ")
+    if v.kind == "equivalence":
+        caption += "The green band is the equivalence margin: the claim holds when the 90% CI lies inside it. "
+    else:
+        if v.claimed is not None:
             caption += f"The green dash-dot line is the claimed value {fmt(v.claimed)}. "
-        if v.kind != "equivalence":
-            caption += f"The grey dashed line is the null, {fmt(v.null)}. "
-        hidden = values.size - drawn.size
-        if hidden:
-            caption += f"{hidden} values not drawn (zero, infinite or undefined on this scale)."
-        finite_rows = [r for r in rows if math.isfinite(r["estimate"])]
-        ranked = sorted(finite_rows, key=lambda r: r["estimate"])
-        facts = [
-            ("statistic", v.statistic),
-            ("test", f"{v.kind}: {_hypothesis(c, v)}; " + str(v.detail.get("test", "no test"))),
-            ("inclusion rule", f"{v.rule}: {RULE_TEXT.get(v.rule, v.rule)}"),
-            ("estimate, 95% CI", f"{fmt(v.estimate)} {fmt_ci(v.ci_low, v.ci_high)}"),
-            ("p, Holm-adjusted p", f"{fmt_p(v.p_value)}, {fmt_p(v.p_adj)}"),
-            ("n", f"{v.n_runs} {unit}s on {v.n_polytopes} polytopes x up to {v.n_seeds} seeds; {v.n_excluded} excl."),
-            ("write-up (seed 0)", f"{fmt(v.writeup)}, {ordinal(v.writeup_percentile)} percentile"
-             if v.writeup is not None else "not reported"),
-        ]
-        if len(ranked) >= 2:
-            lo, hi = ranked[0], ranked[-1]
-            extremes = (f"lowest: polytope {lo['polytope']} ({fmt(lo['estimate'])}); "
-                        f"highest: polytope {hi['polytope']} ({fmt(hi['estimate'])})")
-            facts.append(("polytopes at the extremes", extremes))
-        if v.note:
-            facts.append(("note", v.note))
-        for k, val in v.detail.items():
-            if k != "test":
-                facts.append((k.replace("_", " "), _detail_value(val)))
-        if c is not None and c.source:
-            facts.append(("declared in", f"claims/{c.source}"))
-        out.append({"id": v.id, "anchor": name, "sentence": v.sentence, "verdict": v.verdict or "untested",
-                    "badge": BADGE.get(v.verdict, "v-none"), "figure": Figure(name, svg, caption), "facts": facts})
+        caption += f"The grey dashed line is the null, {fmt(v.null)}. "
+    hidden = values.size - drawn.size
+    if hidden:
+        caption += f"{hidden} {'value' if hidden == 1 else 'values'} not drawn (zero, infinite or undefined here)."
+    return svg, caption.strip(), drawn.size
+
+
+def _unit(c: Claim | None) -> str:
+    paired = c is not None and isinstance(c.statistic, (PairedRatio, PairedDiff, RatioOfMeans))
+    return "pair" if paired else "run"
+
+
+def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The data behind one verdict, as (label, text) rows."""
+    unit = _unit(c)
+    slope = c is not None and c.statistic.scale == "slope"
+    test = v.detail.get("test", "mixed model, Wald test of the slope" if slope else "no test")
+    if v.kind == "equivalence":
+        test = f"TOST on the polytope means; the two-sided test behind 'contradicted': {test}"
+    n = f"{v.n_runs} {unit}s on {v.n_polytopes} polytopes x up to {v.n_seeds} seeds; {v.n_excluded} excluded"
+    writeup = (f"{fmt(v.writeup)}, {ordinal(v.writeup_percentile)} percentile" if v.writeup is not None
+               else "not reported")
+    facts = [
+        ("statistic", v.statistic),
+        ("test", f"{v.kind}: {_hypothesis(c, v)}; {test}"),
+        ("inclusion rule", f"{v.rule} ({RULE_SHORT.get(v.rule, 'see Methods')})"),
+        ("estimate, 95% CI", f"{fmt(v.estimate)} {fmt_ci(v.ci_low, v.ci_high)}"),
+        ("p, Holm-adjusted p", f"{fmt_p(v.p_value)}, {fmt_p(v.p_adj)} (Holm family: {group})"),
+        ("n", n),
+        ("write-up (seed 0)", writeup),
+    ]
+    if c is not None and c.requires:
+        facts.append(("requires", ", ".join(f"{r} ({words.get(r, 'not evaluated')})" for r in c.requires)))
+    ranked = sorted((r for r in v.per_polytope if math.isfinite(r["estimate"])), key=lambda r: r["estimate"])
+    if len(ranked) >= 2:
+        lo, hi = ranked[0], ranked[-1]
+        extremes = (f"lowest: polytope {lo['polytope']} ({fmt(lo['estimate'])}); "
+                    f"highest: polytope {hi['polytope']} ({fmt(hi['estimate'])})")
+        facts.append(("polytopes at the extremes", extremes))
+    if v.note:
+        facts.append(("note", v.note))
+    facts += [(DETAIL_LABELS.get(k, k.replace("_", " ")), _detail_value(k, val))
+              for k, val in v.detail.items() if k != "test" and not (isinstance(val, str) and val in v.note)]
+    if c is not None and c.source:
+        facts.append(("declared in", f"claims/{c.source}"))
+    return facts
+
+
+def _claim_sections(claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: pd.DataFrame,
+                    points: pd.DataFrame, colors: dict) -> list[dict]:
+    by_id = {c.id: c for c in claims}
+    words = {v.id: v.verdict for v in verdicts}
+    out = []
+    for group, vs in _groups(claims, verdicts):
+        cards = []
+        for v in vs:
+            c = by_id.get(v.id)
+            name = "claim-" + _slug(v.id)
+            svg, caption, _ = _claim_figure(c, v, runs, points, colors, name)
+            facts = _facts(c, v, group, words)
+            cards.append({"id": v.id, "anchor": name, "sentence": v.sentence, "verdict": v.verdict or "untested",
+                          "badge": BADGE.get(v.verdict, "v-none"), "figure": Figure(name, svg, caption),
+                          "facts": facts})
+        out.append({"name": group, "title": GROUP_TITLES.get(group, group.capitalize()), "cards": cards})
     return out
 
 
@@ -550,13 +654,11 @@ def _ablation(runs: pd.DataFrame, learned: pd.Series, models: list[str], colors:
         rows.append({"model": m, "reg": s["reg"], "lam": fmt(s["lam"]) if s["reg"] in ("l1", "nonneg_soft") else "",
                      "learned": f"{len(lg)} / {len(g)}",
                      "collapse": fmt_pct(float(g.loc[ok, "collapsed"].astype(float).mean()) if ok.any() else None),
-                     "flat": f"{fmt(s['flat_frac'][0])} {fmt_ci(*s['flat_frac'][1:])}",
-                     "acc": f"{fmt(s['accuracy'][0])} {fmt_ci(*s['accuracy'][1:])}",
+                     "flat": fmt(s["flat_frac"][0]), "flat_ci": fmt_ci(*s["flat_frac"][1:]),
+                     "acc": fmt(s["accuracy"][0]), "acc_ci": fmt_ci(*s["accuracy"][1:]),
                      "negmass": fmt(lg["neg_w_mass"].median()) if g["arch"].iloc[0] == "linear" else "n/a"})
-    sweeps: dict[str, list[dict]] = {}
-    for m, s in summary.items():
-        if s["reg"] != "none":
-            sweeps.setdefault(s["reg"], []).append(s)
+    sweeps = {reg: [s for s in summary.values() if s["reg"] == reg] for reg in REGS if reg != "none"}
+    sweeps = {reg: rows for reg, rows in sweeps.items() if rows}
     refs = {m: summary[m] for m in ("linear", "lp") if m in summary}
     figures = [Figure(
         "ablation-sweeps", figs.ablation_sweeps(sweeps, refs, ["flat_frac", "accuracy"], colors, "ablation-sweeps"),
@@ -567,11 +669,12 @@ def _ablation(runs: pd.DataFrame, learned: pd.Series, models: list[str], colors:
     lin = runs[learned & (runs["arch"] == "linear")]
     if len(lin):
         groups = {m: (g["neg_w_mass"].to_numpy(float), g["flat_frac"].to_numpy(float))
-                  for m, g in lin.groupby("model", sort=False)}
+                  for m in models if len(g := lin[lin["model"] == m])}
         lp_mean = {"lp": summary["lp"]["flat_frac"][0]} if "lp" in summary else {}
         figures.append(Figure(
-            "negmass", figs.scatter_by_model(groups, colors, "negative-weight mass (sum of |w| over w < 0)",
-                                             "flat fraction", "negmass", lp_mean),
+            "negmass", figs.scatter_by_model(groups, colors, "negative-weight mass (sum of |w| over w < 0; "
+                                             "symmetric log axis)", "flat fraction", "negmass", lp_mean,
+                                             linthresh=0.01),
             "Flat fraction against negative-weight mass, one dot per learned run of every Linear variant. If signed "
             "cancellation is what prevents a mesa, flat fraction falls as the mass grows, and the runs with no "
             "negative weight (hard non-negativity) reach Lp's level (dashed)."))
@@ -587,11 +690,16 @@ def _methods(study, claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: 
     tests = []
     for v in verdicts:
         c = by_id.get(v.id)
+        scale = c.statistic.scale if c is not None else ""
+        if v.kind == "equivalence":
+            test = "TOST on the polytope means"
+        elif scale == "slope":
+            test = "mixed model, Wald test of the slope"
+        else:
+            test = str(v.detail.get("test", "not tested (too few runs)"))
         tests.append({"id": v.id, "anchor": "claim-" + _slug(v.id), "kind": v.kind, "statistic": v.statistic,
-                      "scale": c.statistic.scale if c is not None else "",
-                      "hypothesis": _hypothesis(c, v), "test": str(v.detail.get("test", "no test")),
-                      "rule": v.rule})
-    tested = sum(1 for v in verdicts if not math.isnan(v.p_value))
+                      "scale": scale, "hypothesis": _hypothesis(c, v), "test": test, "rule": v.rule})
+    families = [(g, _family_size(vs)) for g, vs in _groups(claims, verdicts)]
     return {
         "p": proto, "protocol": protocol_rows,
         "measure": [(k, fmt(val) if not isinstance(val, str) else val)
@@ -599,7 +707,7 @@ def _methods(study, claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: 
         "models": [m.name for m in study.models],
         "n_polytopes": len(study.polytopes), "polytopes": _ranges(study.polytopes),
         "n_seeds": len(study.seeds), "seeds": _ranges(study.seeds), "n_runs": len(runs),
-        "tests": tests, "family": tested, "alpha": ALPHA, "n_boot": N_BOOT, "rules": RULE_TEXT,
+        "tests": tests, "families": families, "alpha": ALPHA, "n_boot": N_BOOT, "rules": RULE_TEXT,
         "rule_names": RULES, "flat_threshold": measure.flat_threshold, "band": measure.band,
     }
 
@@ -634,7 +742,8 @@ def render(study, runs: pd.DataFrame, points: pd.DataFrame, claims: Sequence[Cla
     runs = runs.reset_index(drop=True)
     points = points if points is not None else pd.DataFrame(columns=["key", "point", "grad_norm", "distance",
                                                                       "region"])
-    models = list(dict.fromkeys(runs["model"]))
+    registry = list(VARIANTS)  # models in the registry's order, others after them
+    models = sorted(dict.fromkeys(runs["model"]), key=lambda m: (registry.index(m) if m in registry else 999, m))
     colors = figs.model_colors(models)
     learned = included(runs, "exclude_collapsed")
     measure = Measure()
@@ -644,15 +753,16 @@ def render(study, runs: pd.DataFrame, points: pd.DataFrame, claims: Sequence[Cla
         "study": study.describe(), "study_key": study.key, "n_runs": len(runs),
         "n_polytopes": len(study.polytopes), "n_seeds": len(study.seeds),
         "date": prov.get("date", ""), "commit": str(prov.get("git_commit", "unknown"))[:12],
+        "dirty": bool(prov.get("git_uncommitted_changes")),
         "counts": [(w, counts[w], BADGE[w]) for w in VERDICTS if counts[w]],
-        "headline": _headline(verdicts),
+        "headline": _headline(claims, verdicts),
         "trainability": _trainability(runs, models, colors),
         "writeup_figures": _writeup_figures(runs, points, learned, colors, measure),
-        "claims": _claim_sections(claims, verdicts),
+        "claims": _claim_sections(claims, verdicts, runs, points, colors),
         "ablation": _ablation(runs, learned, models, colors),
         "sections": list(sections),
         "methods": _methods(study, claims, verdicts, runs),
-        "badges": [(w, BADGE[w]) for w in VERDICTS],
+        "badges": [(w, BADGE[w], MEANING.get(w, "")) for w in VERDICTS],
     }
     ctx["provenance"], ctx["versions"] = _provenance_rows(prov)
     ctx["provenance"].append(("report rendered in (s)", fmt(time.perf_counter() - t0)))

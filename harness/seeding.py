@@ -1,6 +1,15 @@
-"""The study's seeding: a run is (variant, polytope, seed). Initialisation depends on the
-seed and the variant's family (so ablations of one family are paired on their start),
-shuffles on the seed only. Same key, same numbers, whatever else is trained alongside."""
+"""The study's seeding: a run is (variant, polytope, seed). The polytope's geometry and test
+points depend on the polytope only (task.py); the initialisation on (polytope, seed) and the
+variant's family, so ablations of one family start where plain Linear starts; the shuffles
+and the training sample on (polytope, seed). Same key, same numbers, whatever else is
+trained alongside.
+
+Why (polytope, seed) and not the seed alone: the statistics treat seeds as nested in
+polytopes. With an initialisation shared by every polytope, seed s would be the same start
+on all of them, and what the start decides (whether a run collapses: almost entirely the
+sign of the last layer's initial weight) would repeat across polytopes; polytope means
+would then be correlated and the nested intervals too narrow. A seed is a replicate within
+its polytope."""
 from __future__ import annotations
 
 import math
@@ -16,10 +25,10 @@ _FAMILY_CODE = {"lp": 1, "linear": 2}
 PARAM_NAMES = ("W1", "b1", "w", "b", "c", "e")
 
 
-def init_params(variant: Variant, seed: int, protocol: Protocol) -> dict[str, np.ndarray]:
+def init_params(variant: Variant, polytope: int, seed: int, protocol: Protocol) -> dict[str, np.ndarray]:
     """nn.Linear's default initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
     and bias), Lp weights U(0.1, 1.0) with bias 0, as PROTOCOL.md; float32."""
-    rng = np.random.default_rng([_TAG_INIT, _FAMILY_CODE[variant.family], seed])
+    rng = np.random.default_rng([_TAG_INIT, _FAMILY_CODE[variant.family], polytope, seed])
     h, d = protocol.hidden, protocol.dim
     k1 = 1 / math.sqrt(d)
     out = {"W1": rng.uniform(-k1, k1, size=(h, d)), "b1": rng.uniform(-k1, k1, size=h)}
@@ -35,9 +44,9 @@ def init_params(variant: Variant, seed: int, protocol: Protocol) -> dict[str, np
     return {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}
 
 
-def shuffle_key(seed: int) -> np.uint64:
-    """The 64-bit key of a seed's shuffle stream."""
-    return np.random.SeedSequence([_TAG_SHUFFLE, seed]).generate_state(1, np.uint64)[0]
+def shuffle_key(polytope: int, seed: int) -> np.uint64:
+    """The 64-bit key of a run's shuffle stream."""
+    return np.random.SeedSequence([_TAG_SHUFFLE, polytope, seed]).generate_state(1, np.uint64)[0]
 
 
 @njit(cache=True)
@@ -66,10 +75,10 @@ def fill_permutation(perm: np.ndarray, key: np.uint64, epoch: int) -> None:
         perm[j] = tmp
 
 
-def epoch_perms(seed: int, protocol: Protocol) -> np.ndarray:
+def epoch_perms(polytope: int, seed: int, protocol: Protocol) -> np.ndarray:
     """(epochs, n_train) int64: each epoch's permutation, for the reference engine (the
     first steps_per_epoch * batch_size entries are used; the last partial batch is dropped)."""
-    key = shuffle_key(seed)
+    key = shuffle_key(polytope, seed)
     out = np.empty((protocol.epochs, protocol.n_train), dtype=np.int64)
     for ep in range(protocol.epochs):
         fill_permutation(out[ep], key, ep)

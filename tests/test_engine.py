@@ -26,8 +26,8 @@ def test_batched_equals_reference_in_float64(short):
         s = specs[i]
         task = study_task(s.polytope, pr)
         x, y = study_train_data(task, s.seed, pr)
-        init = init_params(s.variant, s.seed, pr)
-        ref = train_study_run(s.variant, init, x, y, epoch_perms(s.seed, pr), pr, torch.float64)
+        init = init_params(s.variant, s.polytope, s.seed, pr)
+        ref = train_study_run(s.variant, init, x, y, epoch_perms(s.polytope, s.seed, pr), pr, torch.float64)
         moved = max(np.abs(ref[k] - init[k]).max() for k in ref)
         assert moved > 1e-2, "training must move the parameters for the comparison to mean anything"
         for k in ref:
@@ -45,18 +45,21 @@ def test_a_runs_numbers_do_not_depend_on_its_batch(short):
         assert np.array_equal(a[k][4], b[k][0]) and np.array_equal(b[k][0], c[k][0])
 
 
-def test_seeding_separates_polytope_from_seed(short):
-    """Geometry and test points depend on the polytope only; initialisation on the seed
-    (and family) only; training data on both."""
+def test_seeding_nests_seeds_in_polytopes(short):
+    """Geometry and test points depend on the polytope only; initialisation, shuffles and
+    training data on (polytope, seed), shared by the variants of one family."""
     t1, t2 = study_task(4, short), study_task(4, short)
     assert np.array_equal(t1.x_test, t2.x_test)
     assert not np.array_equal(study_task(5, short).x_test, t1.x_test)
-    i1, i2 = init_params(VARIANTS["lp"], 9, short), init_params(VARIANTS["lp2"], 9, short)
+    i1, i2 = init_params(VARIANTS["lp"], 4, 9, short), init_params(VARIANTS["lp2"], 4, 9, short)
     assert all(np.array_equal(i1[k], i2[k]) for k in i1)
-    assert not np.array_equal(init_params(VARIANTS["lp"], 10, short)["W1"], i1["W1"])
-    p1, p2 = epoch_perms(3, short), epoch_perms(3, short)
+    lin, l1 = init_params(VARIANTS["linear"], 4, 9, short), init_params(VARIANTS["linear+l1(0.1)"], 4, 9, short)
+    assert all(np.array_equal(lin[k], l1[k]) for k in lin)
+    assert not np.array_equal(init_params(VARIANTS["lp"], 4, 10, short)["W1"], i1["W1"])
+    assert not np.array_equal(init_params(VARIANTS["lp"], 5, 9, short)["W1"], i1["W1"])  # nested
+    p1, p2 = epoch_perms(0, 3, short), epoch_perms(0, 3, short)
     assert np.array_equal(p1, p2) and sorted(p1[0]) == list(range(2000))
-    assert not np.array_equal(p1[0], p1[1])
+    assert not np.array_equal(p1[0], p1[1]) and not np.array_equal(p1, epoch_perms(1, 3, short))
 
 
 def test_reproduce_matches_the_writeup_seed0():

@@ -1,0 +1,203 @@
+"""The HTML report: structure, self-containment, escaping, formatting, and a real browser."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import figures
+from harness.claims import Claim, RunMean, Slope, evaluate_all, load_claims
+from harness.config import Protocol
+from harness.report import BADGE, Figure, Section, Table, fmt, fmt_ci, fmt_p, provenance, write_report
+from harness.store import Store
+from harness.study import EnsureStats, Study, ensure
+
+MODELS = ("lp", "linear", "lp2", "linear+l1(0.01)")
+
+
+def anchor(claim_id: str) -> str:
+    return "claim-" + re.sub(r"[^a-z0-9]+", "-", claim_id.lower()).strip("-")
+INJECTION = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One small study (trained once), its verdicts, and the page rendered from them."""
+    root = tmp_path_factory.mktemp("report")
+    study = Study.of(MODELS, polytopes=3, seeds=4, protocol=Protocol(epochs=20))
+    store = Store(root / "store")
+    stats = EnsureStats()
+    runs, points = ensure(study, store, stats=stats)
+    claims = [c for c in load_claims() if set(c.models) <= set(MODELS)]
+    claims += [
+        Claim(id="injected", sentence=f"Sentence with {INJECTION} & <b>markup</b>.",
+              statistic=RunMean("accuracy", model="linear"), direction=">", null=0.5, order=999),
+        Claim(id="slope-check", sentence="Flat fraction falls with negative-weight mass.", group="ablation",
+              statistic=Slope(y="flat_frac", x="neg_w_mass", models=("linear", "linear+l1(0.01)")), direction="<"),
+    ]
+    verdicts = evaluate_all(claims, runs, points, n_boot=200)
+    with figures.style():
+        fig, axes = figures.new_figure(figures.WIDTH, 2.0)
+        axes[0, 0].plot([0, 1], [1, 0], label=INJECTION)
+        axes[0, 0].legend()
+        svg = figures.to_svg(fig, "extra")
+    extra = Section(id="extra <x>", title=f"Extra {INJECTION}", intro=f"First {INJECTION}.\n\nSecond paragraph.",
+                    figures=[Figure("extra", svg, f"A caption with {INJECTION}.")],
+                    tables=[Table(columns=["name", "value"], rows=[[INJECTION, 0.012345], ["missing", float("nan")]],
+                                  caption="an extra table")])
+    prov = provenance(study, store, "cpu", stats, 1.5)
+    path = write_report(root / "out", study, runs, points, claims, verdicts, prov, sections=[extra])
+    return {"path": path, "html": path.read_text(encoding="utf-8"), "verdicts": verdicts, "runs": runs,
+            "prov": prov, "root": root}
+
+
+# -- structure ---------------------------------------------------------------------------------
+def test_every_claim_is_present_with_its_verdict_badge(built):
+    html = built["html"]
+    for v in built["verdicts"]:
+        assert f'id="{anchor(v.id)}"' in html, v.id
+        assert f'<span class="badge {BADGE[v.verdict]}">{v.verdict}</span>' in html, v.id
+
+
+def test_figures_are_embedded_and_captioned(built):
+    html = built["html"]
+    n_svg = html.count("<svg")
+    assert n_svg >= len(built["verdicts"]) + 4  # one per claim, plus trainability and the write-up's figures
+    assert html.count("<figure") == html.count("<figcaption>") == n_svg
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html
+    assert 'id="ablations"' in html  # linear+l1(0.01) is an ablation variant
+
+
+def test_no_external_resources(built):
+    html = built["html"]
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html, flags=re.IGNORECASE)
+    assert refs, "the page should at least link its own sections"
+    external = [r for r in refs if not (r.startswith("#") or r.startswith("data:"))]
+    assert external == []
+    assert not re.search(r"url\(\s*['\"]?(?!#|data:)", html), "CSS may only refer to #anchors or data: URIs"
+    assert "<script" not in html.replace("&lt;script", "")
+
+
+def test_runs_csv_and_provenance(built):
+    csv = built["path"].parent / "runs.csv"
+    table = pd.read_csv(csv)
+    assert len(table) == len(built["runs"])
+    assert not any(c.startswith("param_") for c in table.columns)
+    html = built["html"]
+    prov = built["prov"]
+    assert 'id="provenance"' in html
+    for key in ("git_commit", "study_key", "date", "device", "versions", "runs_trained", "runs_found", "threads"):
+        assert key in prov
+    assert prov["study_key"] in html and prov["versions"]["numpy"] in html
+    assert prov["runs_trained"] + prov["runs_found"] == len(built["runs"])
+
+
+def test_nan_shows_as_na(built):
+    """At this size some claims have no usable runs; their numbers read n/a, never nan."""
+    text = re.sub(r"<svg.*?</svg>", "", built["html"], flags=re.DOTALL)
+    assert not re.search(r"\bnan\b", text, flags=re.IGNORECASE)
+    untested = [v for v in built["verdicts"] if np.isnan(v.estimate)]
+    for v in untested:
+        row = re.search(rf'<a href="#{anchor(v.id)}">.*?</tr>', text, flags=re.DOTALL).group(0)
+        assert "n/a" in row
+
+
+def test_extra_sections_render_after_the_claims(built):
+    html = built["html"]
+    assert html.index('id="extra-x"') > html.index('id="claims"')
+    assert "Second paragraph." in html and "an extra table" in html and "0.0123" in html
+
+
+def test_figure_rejects_anything_but_svg():
+    with pytest.raises(ValueError, match="svg"):
+        Figure("x", "<img src=x onerror=alert(1)>", "caption")
+
+
+# -- escaping ----------------------------------------------------------------------------------
+def test_text_from_claims_and_sections_cannot_inject_markup(built):
+    html = built["html"]
+    assert INJECTION not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;markup&lt;/b&gt;" in html
+
+
+# -- numbers -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "text"), [
+    (0.012345, "0.0123"), (6.912, "6.91"), (104.6, "105"), (12345.0, "12,300"), (-0.000301, "-3.01e-4"),
+    (0.0, "0"), (3, "3"), (float("nan"), "n/a"), (None, "n/a"), (float("inf"), "∞"), (1.0, "1"),
+])
+def test_fmt_keeps_three_significant_digits(value, text):
+    assert fmt(value) == text
+
+
+@pytest.mark.parametrize(("p", "text"), [(3e-7, "<1e-4"), (0.00032, "3.2e-4"), (0.0198, "0.0198"),
+                                         (0.5, "0.5"), (float("nan"), "n/a")])
+def test_fmt_p(p, text):
+    assert fmt_p(p) == text
+
+
+def test_fmt_ci():
+    assert fmt_ci(1.04, 1.3) == "[1.04, 1.3]"
+    assert fmt_ci(float("nan"), float("nan")) == "n/a"
+
+
+def test_no_pyplot_figure_is_left_open(built):
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []
+
+
+# -- a real browser ----------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make browser)")
+
+
+def _open(page: Path, shot: Path, profile: Path) -> tuple[int, list[str]]:
+    """Loads `page` in headless Chromium, writes a screenshot; returns (exit code, console lines)."""
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
+           f"--screenshot={shot}", "--window-size=1366,3000", page.resolve().as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    log = proc.stdout + proc.stderr
+    console = [line for line in log.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    return proc.returncode, console
+
+
+@needs_chromium
+def test_the_console_check_catches_a_script_error(tmp_path):
+    """The check below would be worthless if it could not fail: a page with a JS error fails it."""
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><html><body><p>hello</p><script>undefinedFunction();</script></body></html>")
+    _, console = _open(bad, tmp_path / "bad.png", tmp_path / "profile")
+    assert any("Uncaught" in line and "undefinedFunction" in line for line in console), console
+
+
+@needs_chromium
+def test_the_console_check_catches_an_external_request(built, tmp_path):
+    """The page's content security policy blocks any request off the page, and says so on the
+    console: the report with one external image added fails the check."""
+    bad = tmp_path / "external.html"
+    bad.write_text(built["html"].replace("</body>", '<img src="http://example.invalid/x.png" alt=""></body>'))
+    _, console = _open(bad, tmp_path / "external.png", tmp_path / "profile")
+    assert any("example.invalid" in line for line in console), console
+
+
+@needs_chromium
+def test_the_page_loads_without_console_errors_and_is_not_blank(built, tmp_path):
+    shot = built["path"].parent / "screenshot.png"
+    code, console = _open(built["path"], shot, tmp_path / "profile")
+    assert code == 0
+    assert console == [], console
+    image = matplotlib.image.imread(shot)  # (height, width, channels), floats in [0, 1]
+    assert image.shape[0] >= 2000 and image.shape[1] >= 1300
+    pixels = (image[..., :3] * 255).astype(np.uint8).reshape(-1, 3)
+    colours = np.unique(pixels[::7], axis=0)
+    assert len(colours) > 200, "the screenshot looks blank"
+    assert (pixels < 250).any(axis=1).mean() > 0.02, "almost nothing is drawn"
