@@ -80,7 +80,84 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scheduler(p)
     p.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--multiverse", default="analysis", choices=["none", "analysis", "default", "full"],
+                   help="the robustness sections (see `multiverse --help`): 'analysis' (default, about a minute) "
+                        "crosses the analysis choices on the report's runs; 'default' adds the training choices one "
+                        "at a time (trains about 6,000 small runs once); 'full' crosses all seven; 'none' leaves "
+                        "the multiverse, seeds-needed and seed-0 sections out")
+
+    p = sub.add_parser("multiverse", help="how robust each verdict is: the multiverse of choices, seeds needed",
+                       description=MULTIVERSE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_selection(p, seeds="30", polytopes="10")
+    _add_scheduler(p)
+    p.add_argument("--train-seeds", default="10",
+                   help="seeds of the training study, on which specifications that change a training choice "
+                        "train (written like --seeds; default 10)")
+    p.add_argument("--train-polytopes", default="10", help="polytopes of the training study (default 10)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--full", action="store_true",
+                   help="cross all seven choices: 972 specifications, 26 protocols trained on the training study "
+                        "(about 26,000 runs the first time; tens of minutes here)")
+    g.add_argument("--analysis-only", action="store_true",
+                   help="only the 36 analysis specifications on the stored runs (no training)")
+    p.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
+    p.add_argument("--reps", type=int, default=200,
+                   help="resampled studies per point of a power curve (default 200; Monte Carlo error about 0.03)")
+    p.add_argument("--power-seeds", default="3,5,10,20,30,50",
+                   help="seeds per polytope at which power is estimated (default 3,5,10,20,30,50)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list, one object per claim: share, n_holds, n_specs, agree_share, flips, "
+                        "by_choice, seeds_needed, seeds_answer, power (the curve) and every specification's verdict")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
+
+
+MULTIVERSE_HELP = """\
+How robust is each verdict? Every claim is evaluated in many specifications (choices of
+analysis and training), and the power to confirm its verdict is estimated for other numbers
+of seeds. Prints, per claim: the default verdict, the share of specifications in which the
+claim holds, the share with the same verdict as the default, the choices that change it, and
+the seeds per polytope needed for 80% power.
+
+choices (the default of each is the faithful protocol's, PROTOCOL.md):
+  flat threshold   0.5, 1.0*, 2.0     analysis: stored runs re-measured, no training
+  boundary band    0.1, 0.2*, 0.3     analysis
+  centre           interior mean*, Chebyshev centre            analysis
+  inclusion        declared* (each claim's own rule: mesa claims leave collapsed runs out,
+                   collapse claims count all), all (every finite run, for every claim)
+  faces            4, 6*, 8           training: new runs, cached in the store
+  hidden width     16, 32*, 64        training
+  epochs           100, 200*, 400     training
+
+plans:
+  default          the 36 analysis specifications on the main study (--seeds x --polytopes,
+                   from the store), plus each training choice changed alone (6 more), trained
+                   on the training study (--train-seeds x --train-polytopes: 6,000 runs the
+                   first time, about 2-4 minutes on 2 cores; cached after)
+  --analysis-only  the 36 analysis specifications only (about half a minute, no training)
+  --full           all 972 combinations (26 protocols trained; tens of minutes)
+Training specifications use the smaller training study; the default specification on it is
+shown beside them ("default at ...") and not counted, so that a verdict lost to fewer seeds
+is not read as lost to the choice.
+
+holds: a claim holds in a specification when its verdict there is positive (supported or
+equivalent), evaluated as `claims` evaluates it (same tests and bootstrap, Holm within the
+claim's group in that specification). share = specifications where it holds / where it could
+be tested.
+
+seeds needed: the smallest n (of --power-seeds) at which at least 80% of --reps resampled
+studies (the main study's polytopes drawn with replacement, n seeds drawn with replacement
+in each) confirm the verdict: the same verdict word; for "not supported", significance on the
+side of the observed estimate; for "not shown equivalent", equivalence if the estimate is
+inside the margin, else contradiction. "> 50" when the grid does not reach 80%; "not
+reachable by seeds alone: add polytopes (about N at S seeds)" when even infinitely many seeds
+would not, because power comes from the number of polytopes.
+
+examples:
+  python -m harness multiverse
+  python -m harness multiverse --analysis-only --json > multiverse.json
+  python -m harness multiverse --claims flat-10x,grad-interior-lower --reps 1000
+"""
 
 
 def _threads(n: int | None) -> None:
@@ -279,11 +356,67 @@ def cmd_report(args) -> int:
         device = _device(args.device, executor)
         runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
                               executor=executor)
-    verdicts = evaluate_all(claims, runs, points)
+        verdicts = evaluate_all(claims, runs, points)
+        sections = _robustness_sections(args, claims, study, runs, points, verdicts, store, device, executor)
     prov = provenance(study, store, device, stats, time.perf_counter() - t0)
-    path = write_report(out, study, runs, points, claims, verdicts, prov)
+    path = write_report(out, study, runs, points, claims, verdicts, prov, sections=sections)
     print(f"wrote {path} ({len(verdicts)} claims, {len(runs)} runs; trained {stats.trained}, "
           f"{time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def _robustness_sections(args, claims, study, runs, points, verdicts, store, device, executor) -> list:
+    """The report's multiverse, seeds-needed and seed-0 sections (report --multiverse)."""
+    if args.multiverse == "none":
+        return []
+    from .multiverse import report_sections
+
+    return report_sections(claims, runs, points, verdicts, plan_name=args.multiverse, main_size=_size(study),
+                           store=store, device=device, progress=not args.no_progress, executor=executor)
+
+
+def _counts(text: str, what: str) -> list[int]:
+    """A comma-separated list of counts of at least 2, e.g. 3,5,10."""
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not parts or not all(t.isdigit() and int(t) >= 2 for t in parts):
+        raise HarnessError(f"--{what} {text!r}: give counts of at least 2 separated by commas, e.g. 3,5,10,20")
+    return sorted({int(t) for t in parts})
+
+
+def _size(study) -> str:
+    return f"{len(study.seeds)} seeds x {len(study.polytopes)} polytopes"
+
+
+def cmd_multiverse(args) -> int:
+    from .claims import evaluate_all, load_claims, select
+    from .config import parse_range
+    from .executors import make_executor
+    from .multiverse import as_json, multiverse, table_text
+    from .power import power_curves
+    from .store import Store
+    from .study import ensure
+
+    claims = select(load_claims(), args.claims)
+    study = _claims_study(args, claims)
+    claims = _claims_for(claims, [m.name for m in study.models])
+    grid = _counts(args.power_seeds, "power-seeds")
+    if args.reps < 10:
+        raise HarnessError(f"--reps must be at least 10 (got {args.reps})")
+    _threads(args.threads)
+    store = Store(args.cache)
+    plan = "full" if args.full else "analysis" if args.analysis_only else "default"
+    with make_executor(args.scheduler) as executor:
+        device = _device(args.device, executor)
+        runs, points = ensure(study, store, device=device, progress=not args.no_progress, executor=executor)
+        mv = multiverse(claims, (runs, points), plan, store=store,
+                        train_polytopes=parse_range(args.train_polytopes, "train-polytopes"),
+                        train_seeds=parse_range(args.train_seeds, "train-seeds"), main_size=_size(study),
+                        device=device, progress=not args.no_progress, executor=executor)
+    curves = power_curves(claims, evaluate_all(claims, runs, points), runs, points, seed_grid=grid, reps=args.reps)
+    if args.json:
+        print(json.dumps(as_json(mv, curves)))
+    else:
+        print(table_text(mv, curves))
     return 0
 
 
@@ -298,7 +431,7 @@ def _writable(out: Path) -> None:
 
 
 COMMANDS = {"run": cmd_run, "export": cmd_export, "reproduce": cmd_reproduce, "bench": cmd_bench,
-            "claims": cmd_claims, "report": cmd_report}
+            "claims": cmd_claims, "report": cmd_report, "multiverse": cmd_multiverse}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -374,7 +374,7 @@ def summarise(outcomes: pd.DataFrame, claims: Sequence[Claim]) -> list[Robustnes
 
 
 def study_tables(claims: Sequence[Claim], polytopes: Sequence[int], seeds: Sequence[int], store, device: str = "cpu",
-                 progress: bool = False) -> Callable[[Protocol], Tables]:
+                 progress: bool = False, executor=None) -> Callable[[Protocol], Tables]:
     """train_tables for `run`: the claims' models on these polytopes and seeds under a
     protocol, from the store, training what it lacks."""
     from .claims import models_needed
@@ -385,20 +385,21 @@ def study_tables(claims: Sequence[Claim], polytopes: Sequence[int], seeds: Seque
 
     def tables(protocol: Protocol) -> Tables:
         return ensure(Study(models, tuple(polytopes), tuple(seeds), protocol), store, device=device,
-                      progress=progress)
+                      progress=progress, executor=executor)
 
     return tables
 
 
 def multiverse(claims: Sequence[Claim], main: Tables, plan_name: str = "default", *, store=None,
                train_polytopes: Sequence[int] = range(10), train_seeds: Sequence[int] = range(10),
-               main_size: str = "", device: str = "cpu", n_boot: int = N_BOOT, progress: bool = False) -> Multiverse:
+               main_size: str = "", device: str = "cpu", n_boot: int = N_BOOT, progress: bool = False,
+               executor=None) -> Multiverse:
     """`run` with a named plan and the training study from the store."""
     specs = plan(plan_name)
     train = None
     train_size = f"{len(train_seeds)} seeds x {len(train_polytopes)} polytopes"
     if any(s.trains for s in specs):
-        train = study_tables(claims, train_polytopes, train_seeds, store, device, progress)
+        train = study_tables(claims, train_polytopes, train_seeds, store, device, progress, executor)
     mv = run(claims, main, specs, train_tables=train, main_size=main_size, train_size=train_size if train else "",
              n_boot=n_boot, progress=progress)
     return replace(mv, plan=plan_name)
@@ -444,3 +445,200 @@ def _plain(v):
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+# -- the report's sections ---------------------------------------------------------------------------
+# The verdict colours of the report's badges (templates/report.css).
+VERDICT_COLORS = {"supported": "#1a7f37", "equivalent": "#0f766e", "direction only": "#9a6700",
+                  "not supported": "#6e7781", "not shown equivalent": "#57606a", "contradicted": "#c0362c"}
+
+
+def _choice_columns(mv: Multiverse) -> list[tuple[str, object]]:
+    """(choice, value) pairs that some counted specification uses, in CHOICES order."""
+    counted = mv.outcomes[mv.outcomes["block"] != "reference"]
+    return [(ch, v) for ch, vals in CHOICES.items() for v in vals if (counted[ch] == v).any()]
+
+
+def summary_figure(mv: Multiverse) -> str:
+    """Heatmap: per claim (rows), the share of specifications in which it holds, overall and
+    among the specifications that use each choice value (columns)."""
+    from . import figures as figs
+
+    cols = _choice_columns(mv)
+    rob = list(mv.robustness)
+    mat = np.full((len(rob), len(cols) + 1), np.nan)
+    for i, r in enumerate(rob):
+        mat[i, 0] = r.share
+        for j, (ch, v) in enumerate(cols, start=1):
+            h, n = r.by_choice.get(f"{ch}={_value_text(v)}", (0, 0))
+            mat[i, j] = h / n if n else np.nan
+    labels = ["all"] + [f"{CHOICE_LABEL[ch]} {_value_text(v)}" + (" *" if v == getattr(DEFAULT, ch) else "")
+                        for ch, v in cols]
+    with figs.style():
+        fig, axes = figs.new_figure(figs.WIDTH, 0.16 * len(rob) + 1.6)
+        ax = axes[0, 0]
+        im = ax.imshow(mat, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        for i in range(mat.shape[0]):
+            for j in range(mat.shape[1]):
+                if np.isfinite(mat[i, j]):
+                    ax.text(j, i, f"{100 * mat[i, j]:.0f}", ha="center", va="center", fontsize=5.2,
+                            color="white" if abs(mat[i, j] - 0.5) > 0.35 else "#222")
+        ax.xaxis.set_ticks_position("top")
+        ax.set_xticks(range(len(labels)), labels, rotation=55, ha="left", rotation_mode="anchor", fontsize=6.3)
+        ax.set_yticks(range(len(rob)), [f"{r.id} ({r.default_verdict})" for r in rob], fontsize=6.3)
+        bounds = [0.5] + [j + 0.5 for j in range(1, len(cols)) if cols[j][0] != cols[j - 1][0]]
+        for b in bounds:
+            ax.axvline(b, color="white", lw=1.6)
+        groups = [i + 0.5 for i in range(len(rob) - 1) if rob[i].group != rob[i + 1].group]
+        for g in groups:
+            ax.axhline(g, color="white", lw=2.2)
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, shrink=0.3, label="share of specifications where the claim holds", pad=0.01)
+        return figs.to_svg(fig, "multiverse-summary")
+
+
+def curve_figure(mv: Multiverse, claim: Claim) -> str:
+    """The specification curve of one claim: estimate and 95% CI in every counted
+    specification, sorted by estimate and coloured by verdict (top), and which value of each
+    choice every specification used (bottom)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    from . import figures as figs
+
+    o = mv.of(claim.id)
+    o = o[o["block"] != "reference"].sort_values("estimate", na_position="last").reset_index(drop=True)
+    x = np.arange(len(o))
+    est, lo, hi = (o[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+    rows = [(ch, v) for ch, v in _choice_columns(mv)]
+    log = claim.statistic.scale in ("log", "ratio_of_means") and np.nanmin(np.r_[est, lo, 1.0]) > 0
+    with figs.style():
+        fig = MplFigure(figsize=(figs.WIDTH, 2.2 + 0.105 * len(rows)), layout="constrained")
+        gs = fig.add_gridspec(2, 1, height_ratios=[1.7, 0.105 * len(rows) + 0.25])
+        ax = fig.add_subplot(gs[0])
+        ax2 = fig.add_subplot(gs[1], sharex=ax)
+        if claim.margin is not None:
+            ax.axhspan(*claim.margin, color=figs.REF["claimed"], alpha=0.12, lw=0)
+        else:
+            ax.axhline(claim.null_value, color=figs.REF["null"], lw=0.9, ls="--")
+        if claim.claimed is not None:
+            ax.axhline(claim.claimed, color=figs.REF["claimed"], lw=1.0, ls="-.")
+        for word, colour in VERDICT_COLORS.items():
+            m = (o["verdict"] == word).to_numpy()
+            if m.any():
+                err = np.vstack([np.clip(est[m] - lo[m], 0, None), np.clip(hi[m] - est[m], 0, None)])
+                err = np.where(np.isfinite(err), err, 0.0)
+                ax.errorbar(x[m], est[m], yerr=err, fmt="o", ms=3.2, lw=0.9, color=colour, label=word)
+        d = np.flatnonzero((o[list(CHOICES)] == pd.Series(DEFAULT.as_dict())).all(axis=1).to_numpy())
+        if d.size:
+            ax.plot(x[d], est[d], marker="o", ms=9, mfc="none", mec="black", mew=1.1, ls="none",
+                    label="default specification")
+        if log:
+            ax.set_yscale("log")
+        ax.set_ylabel("estimate, 95% CI")
+        ax.legend(loc="upper left", fontsize=6.5, ncol=3)
+        ax.set_title(f"{claim.id}: holds in {int(o['holds'].sum())} of {int(o['testable'].sum())} specifications",
+                     loc="left")
+        ax.tick_params(labelbottom=False)
+        for i, (ch, v) in enumerate(rows):
+            m = (o[ch] == v).to_numpy()
+            ax2.scatter(x[m], np.full(m.sum(), i), s=7, marker="s", lw=0,
+                        color="#9aa3ab" if v == getattr(DEFAULT, ch) else "#1f2328")
+        for i in range(1, len(rows)):
+            if rows[i][0] != rows[i - 1][0]:
+                ax2.axhline(i - 0.5, color="#d0d7de", lw=0.7)
+        ax2.set_yticks(range(len(rows)), [f"{CHOICE_LABEL[ch]} {_value_text(v)}" for ch, v in rows], fontsize=5.8)
+        ax2.set_ylim(len(rows) - 0.5, -0.5)
+        ax2.set_xlim(-0.8, len(o) - 0.2)
+        ax2.grid(False)
+        ax2.set_xlabel("specifications, sorted by estimate (grey: the default value of a choice)")
+        return figs.to_svg(fig, f"spec-curve-{claim.id}")
+
+
+def multiverse_section(mv: Multiverse, claims: Sequence[Claim], group: str = "write-up"):
+    """The report section "How robust is each verdict?": definitions, the summary table and
+    heatmap, and the specification curves of the claims in `group`."""
+    from .report import Figure, Section, Table
+
+    n_analysis = int((mv.outcomes.drop_duplicates("label")["block"] == "analysis").sum())
+    n_training = len(mv.specs) - n_analysis
+    blocks = [f"{n_analysis} specifications cross the analysis choices (flat threshold "
+              f"{', '.join(_value_text(v) for v in CHOICES['flat_threshold'])}; boundary band "
+              f"{', '.join(_value_text(v) for v in CHOICES['band'])}; centre interior mean or Chebyshev; inclusion "
+              f"declared or all runs) on the report's study ({mv.main_size}), re-measuring its stored runs"]
+    if n_training:
+        blocks.append(f"{n_training} change training choices (faces {', '.join(map(str, CHOICES['n_faces']))}; "
+                      f"hidden width {', '.join(map(str, CHOICES['hidden']))}; epochs "
+                      f"{', '.join(map(str, CHOICES['epochs']))}) on a training study of {mv.train_size}"
+                      + (" each alone from the default" if mv.plan == "default" else ", crossed with the analysis "
+                         "choices"))
+    else:
+        blocks.append("training choices (faces, hidden width, epochs) are not part of this report: "
+                      "`python -m harness report --multiverse default` adds them one at a time (and trains "
+                      "about 6,000 small runs once), `--multiverse full` crosses all seven choices")
+    intro = (
+        "A verdict that flips when a reasonable analysis choice moves tells a reader little. Here every claim is "
+        f"evaluated in {len(mv.specs)} specifications: " + "; ".join(blocks) + ". Each specification is "
+        "evaluated exactly as the headline: the same tests and bootstrap, Holm within the claim's group in that "
+        "specification.\n\n"
+        "A claim holds in a specification when its verdict there is positive (supported or equivalent); its share "
+        "is the number of specifications where it holds over the number where it could be tested. 'Same verdict' "
+        "counts the specifications whose verdict word is the default's, so a contradicted claim that stays "
+        "contradicted is stable too. 'Changes under' lists the choices that, changed alone from the default, turn "
+        "the verdict from positive to not or back. Inclusion 'declared' keeps each claim's own rule (collapsed runs "
+        "out for the mesa claims; claims about collapse always count every run, since excluding collapsed runs "
+        "would define their answer away); 'all runs' counts every finite run for every claim.")
+    if mv.train_size:
+        intro += ("\n\nSpecifications with other training choices use the smaller training study; the column "
+                  f"'default at {mv.train_size}' gives the default specification's verdict on that study, so that "
+                  "a verdict lost to the smaller study is not read as lost to the choice.")
+    columns = ["claim", "group", "default verdict", "holds in", "share", "same verdict", "changes under"]
+    if mv.train_size:
+        columns.append(f"default at {mv.train_size}")
+    rows = []
+    for r in mv.robustness:
+        row = [r.id, r.group, r.default_verdict, f"{r.n_holds} / {r.n_specs}",
+               f"{100 * r.share:.0f}%" if r.n_specs else "n/a",
+               f"{100 * r.agree_share:.0f}%" if r.n_specs else "n/a", ", ".join(r.flips) or "none"]
+        if mv.train_size:
+            row.append(r.reference_verdict or "n/a")
+        rows.append(row)
+    table = Table(columns, rows, caption=f"Each claim across {len(mv.specs)} specifications ({mv.plan} plan).")
+    figures = [Figure("multiverse-summary", summary_figure(mv),
+                      "Share of specifications in which each claim holds (number in each cell, in percent): overall "
+                      "(first column) and among the specifications that use each value of a choice (* marks the "
+                      "default value). A column much redder than the rest of its row names the choice that breaks "
+                      "the claim; rows are the claims, with their default verdict.")]
+    for c in claims:
+        if c.group == group and c.id in set(mv.outcomes["id"]):
+            figures.append(Figure(f"spec-curve-{c.id}", curve_figure(mv, c),
+                                  f"Specification curve of {c.id}: the estimate and 95% CI in every specification, "
+                                  "sorted, coloured by verdict, the default specification circled; below, the value "
+                                  "of each choice that specification used. Dashed: the null; dash-dot: the claimed "
+                                  "value; band: the equivalence margin."))
+    return Section("multiverse", "How robust is each verdict? The multiverse of choices", intro, figures=figures,
+                   tables=[table])
+
+
+def report_sections(claims: Sequence[Claim], runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[Verdict],
+                    *, plan_name: str = "analysis", main_size: str = "", store=None, device: str = "cpu",
+                    train_polytopes: Sequence[int] = range(10), train_seeds: Sequence[int] = range(10),
+                    progress: bool = False, executor=None, reproduce_seed0: bool = True) -> list:
+    """The report's three sections: the multiverse (plan `plan_name`), seeds needed, and
+    whether seed 0 was typical. runs/points/verdicts: the report's study and its verdicts."""
+    from . import power
+
+    mv = multiverse(claims, (runs, points), plan_name, store=store, train_polytopes=train_polytopes,
+                    train_seeds=train_seeds, main_size=main_size, device=device, progress=progress,
+                    executor=executor)
+    t1 = time.perf_counter()
+    curves = power.power_curves(claims, verdicts, runs, points)
+    t2 = time.perf_counter()
+    reproduced = None
+    if reproduce_seed0:
+        from .reference import reproduce
+
+        reproduced = reproduce(0)
+    t3 = time.perf_counter()
+    out = [multiverse_section(mv, claims), power.power_section(curves, t2 - t1),
+           power.seed0_section(power.seed_zero(claims, verdicts, reproduced), verdicts, t3 - t2)]
+    return [s for s in out if s is not None]

@@ -541,3 +541,174 @@ def seed_zero(claims: Sequence[Claim], verdicts: Sequence[Verdict],
         out.append(SeedZero(c.id, c.group, value, source, pct, int(np.isfinite(units).sum()),
                             c.statistic.scale, why))
     return out
+
+
+# -- the report's sections ------------------------------------------------------------------------
+def power_figure(curves: Sequence[PowerCurve], target_power: float = TARGET_POWER) -> str:
+    """Small multiples: each claim's power against seeds per polytope (log axis), the target,
+    and the plateau (every polytope's mean known exactly)."""
+    from . import figures as figs
+
+    curves = [c for c in curves if c.target]
+    ncols = 6
+    nrows = max(1, math.ceil(len(curves) / ncols))
+    with figs.style():
+        fig, axes = figs.new_figure(figs.WIDTH, 0.95 * nrows + 0.45, nrows, ncols, sharex=True, sharey=True)
+        for ax in axes.ravel()[len(curves):]:
+            ax.set_visible(False)
+        for ax, c in zip(axes.ravel(), curves, strict=False):
+            ax.axhline(target_power, color=figs.REF["null"], lw=0.7, ls=":")
+            if math.isfinite(c.plateau):
+                ax.axhline(c.plateau, color=figs.REF["claimed"], lw=0.8, ls="--")
+            ok = c.seeds_needed is not None
+            ax.plot(c.seeds, c.power, marker="o", ms=2.2, lw=1.1, color=figs.REF["estimate"] if ok else "#c0362c")
+            if ok:
+                ax.axvline(c.seeds_needed, color=figs.REF["estimate"], lw=0.6, alpha=0.5)
+            ax.set_title(c.id, fontsize=6.2, loc="left", pad=2)
+            ax.tick_params(labelsize=6)
+            ax.set_xscale("log")
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_xticks(c.seeds, [str(n) for n in c.seeds])
+            ax.minorticks_off()
+        for ax in axes[-1]:
+            ax.set_xlabel("seeds", fontsize=6.5)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("power", fontsize=6.5)
+        return figs.to_svg(fig, "power-curves")
+
+
+def power_section(curves: Sequence[PowerCurve], seconds: float = float("nan")):
+    """The report section "Seeds needed": method, the table, the curves."""
+    from .report import Figure, Section, Table
+
+    if not curves:
+        return None
+    c0 = curves[0]
+    grid = ", ".join(str(n) for n in c0.seeds)
+    unreachable = [c.id for c in curves if c.target and c.seeds_needed is None and c.plateau < TARGET_POWER]
+    intro = (
+        f"How many seeds per polytope (at the study's {c0.n_polytopes} polytopes) give {TARGET_POWER:.0%} power to "
+        f"confirm each verdict at the effect observed here? Each point of a curve is the share of {c0.reps} "
+        f"resampled studies that reach the claim's target: {c0.n_polytopes} polytopes drawn with replacement from the "
+        f"study's, and n = {grid} seeds drawn with replacement within each. Every claim is tested on the same "
+        "resampled studies as evaluate_all tests it (its own test at alpha 0.05, Holm within its claim group, the "
+        "same verdict words; without the bootstrap, the 95% interval of a magnitude claim is the t-interval on "
+        "polytope means). Before resampling, polytope means are pulled to their estimated spread and seed "
+        "deviations widened (Davison & Hinkley 1997, sec. 3.8), so that a resampled study varies as a new one "
+        "would; a simulated effect of known size reproduces the noncentral-t power within 2 points.\n\n"
+        "The target is the verdict itself (supported, direction only, contradicted, equivalent); for a claim the "
+        "data cannot decide (not supported) it is significance on the side where the estimate lies now, and for "
+        "'not shown equivalent' it is 'equivalent' when the estimate lies inside the margin, else 'contradicted'. "
+        "Collapsed runs stay in the pool: n means n trained seeds, not n usable ones.\n\n"
+        "Power comes from the top level (STATISTICS.md): seeds only shrink the noise within each polytope, so "
+        "power levels off at the plateau (dashed), the power with every polytope's mean known exactly. Where the "
+        "plateau lies below the target no number of seeds will do; the table gives the polytopes needed at "
+        f"{c0.n_seeds} seeds instead ({len(unreachable)} claims: {', '.join(unreachable) or 'none'}). A magnitude "
+        "claim's power can fall with more seeds: the interval tightens and may leave the claimed value out.")
+    if math.isfinite(seconds):
+        intro += f"\n\nComputed in {seconds:.0f} s."
+    rows = []
+    for c in curves:
+        rows.append([c.id, c.verdict, c.target or "n/a", *[f"{p:.2f}" for p in c.power],
+                     f"{c.plateau:.2f}" if math.isfinite(c.plateau) else "n/a", c.answer,
+                     str(c.polytopes_needed) if c.polytopes_needed else f"> {c.polytopes[-1]}"])
+    columns = ["claim", "verdict", "target", *[f"n={n}" for n in c0.seeds], "plateau", "seeds needed",
+               f"polytopes needed at {c0.n_seeds} seeds"]
+    table = Table(columns, rows, caption=f"Power to confirm each verdict ({c0.reps} resampled studies per cell; "
+                                         f"Monte Carlo error about ±0.03 at 0.8).")
+    fig = Figure("power-curves", power_figure(curves),
+                 "Power against seeds per polytope, one panel per claim (log axis). Dotted: the 80% target; dashed: "
+                 "the plateau that seeds alone cannot pass; vertical line: the seeds needed. A red curve never "
+                 "reaches the target in the grid.")
+    return Section("seeds-needed", "Seeds needed: power to confirm each verdict", intro, figures=[fig], tables=[table])
+
+
+def _robust_z(x: np.ndarray, log: bool) -> tuple[np.ndarray, float, float]:
+    """Values on a common scale: log for ratios, centred at the median, divided by IQR/1.349
+    (else the sd, else 1). Returns the scaled values and (centre, scale) for other points."""
+    x = np.asarray(x, dtype=float)
+    if log:
+        x = np.log(np.clip(x, RATIO_FLOOR, None))
+    f = x[np.isfinite(x)]
+    if f.size == 0:
+        return np.full_like(x, np.nan), 0.0, 1.0
+    centre = float(np.median(f))
+    q1, q3 = np.percentile(f, [25, 75])
+    scale = (q3 - q1) / 1.349 or float(np.std(f)) or 1.0
+    return (x - centre) / scale, centre, scale
+
+
+def seed0_figure(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], clip: float = 5.0) -> str:
+    """One row per claim: its per-run values (strip and box) on a robust z scale, seed 0 marked."""
+    from . import figures as figs
+
+    by_id = {v.id: v for v in verdicts}
+    rows = [r for r in rows if r.value is not None and r.n_runs]
+    rng = np.random.default_rng(0)
+    with figs.style():
+        fig, axes = figs.new_figure(figs.WIDTH, 0.26 * len(rows) + 0.9)
+        ax = axes[0, 0]
+        for i, r in enumerate(rows):
+            log = r.scale in ("log", "ratio_of_means")
+            z, centre, scale = _robust_z(by_id[r.id].unit_values, log)
+            z = np.clip(z[np.isfinite(z) | np.isinf(z)], -clip, clip)
+            y = len(rows) - 1 - i
+            ax.scatter(z, y + rng.uniform(-0.22, 0.22, z.size), s=3, color="#8c96a0", alpha=0.35, lw=0,
+                       rasterized=True)
+            if z.size:
+                q = np.percentile(z, [25, 50, 75])
+                ax.plot([q[0], q[2]], [y, y], color="#333", lw=3.2, alpha=0.55, solid_capstyle="butt")
+                ax.plot([q[1]], [y], marker="|", ms=8, color="#111")
+            v = math.log(max(r.value, RATIO_FLOOR)) if log else r.value
+            z0 = float(np.clip((v - centre) / scale, -clip, clip)) if math.isfinite(v) else clip
+            ax.plot([z0], [y], marker="D", ms=5.5, color=figs.REF["writeup"], mec="white", mew=0.6)
+            ax.text(clip + 0.25, y, f"{r.percentile:.0f}" if math.isfinite(r.percentile) else "n/a",
+                    va="center", ha="left", fontsize=7)
+        ax.set_yticks(range(len(rows)), [r.id for r in reversed(rows)], fontsize=7)
+        ax.set_xlim(-clip - 0.3, clip + 1.3)
+        ax.axvline(0, color=figs.REF["null"], lw=0.6)
+        ax.text(clip + 0.25, len(rows) - 0.3, "pct", fontsize=7, ha="left")
+        ax.set_xlabel("per-run value: distance from the median in robust sd (IQR / 1.349; log scale for ratios), "
+                      f"clipped at ±{clip:g}")
+        ax.grid(axis="y", visible=False)
+        return figs.to_svg(fig, "seed-zero")
+
+
+def seed0_section(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], seconds: float = float("nan")):
+    """The report section "Was seed 0 typical?"."""
+    from .report import Figure, Section, Table
+
+    shown = [r for r in rows if r.value is not None and r.n_runs]
+    if not shown:
+        return None
+    by_id = {v.id: v for v in verdicts}
+    tails = [r.id for r in shown if math.isfinite(r.percentile) and (r.percentile < 10 or r.percentile > 90)]
+    n_rep = sum(r.source == "reproduced" for r in shown)
+    intro = (
+        "The write-up reports one run: seed 0 under the experiment's own seeding (one integer seeds the polytope, the "
+        "data, the initialisation and the shuffles; PROTOCOL.md). The harness reproduces that run exactly "
+        "(reference.reproduce(0)) and computes each claim's per-run statistic on it (the Lp/Linear ratio or "
+        "difference of the two models' columns; for a dip-test claim, the dip test on its interior gradient norms). "
+        f"{n_rep} of the {len(shown)} values below come from the reproduced run, the rest from the write-up's table. "
+        "Each is placed on the claim's distribution over the study's runs (the runs the claim counts), with its "
+        "percentile (ties count half).\n\n"
+        f"Seed 0 lies in the outer 10% of the runs for {len(tails)} of {len(shown)} claims"
+        + (f": {', '.join(tails)}." if tails else ".")
+        + " Claims on models the write-up did not run (lp2, the ablations) and the slope across runs have no "
+          "seed-0 value.")
+    if math.isfinite(seconds):
+        intro += f" Reproducing the run took {seconds:.0f} s."
+    table_rows = []
+    for r in shown:
+        u = np.asarray(by_id[r.id].unit_values, dtype=float)
+        u = u[~np.isnan(u)]
+        table_rows.append([r.id, float(r.value), r.source, float(np.median(u)) if u.size else float("nan"),
+                           float(r.percentile), r.n_runs])
+    table = Table(["claim", "seed 0", "from", "median of runs", "percentile", "runs"], table_rows,
+                  caption="The write-up's run against the study's runs, per claim (the claim's per-run statistic).")
+    fig = Figure("seed-zero", seed0_figure(rows, verdicts),
+                 "Each claim's per-run values (grey points, box from the 25th to the 75th percentile, median tick) "
+                 "on a common scale, and the write-up's seed 0 (red diamond) with its percentile at the right. A "
+                 "diamond in the middle means the write-up's single run was typical for that claim; near an edge, "
+                 "it was not.")
+    return Section("seed-zero", "Was seed 0 typical?", intro, figures=[fig], tables=[table])
