@@ -1,10 +1,9 @@
 """Each regulariser keeps Linear's accuracy: a mesa bought by not learning the task does not count."""
 import pytest
+from _ablation import VARIANTS
 
 from harness.claims import Claim, PairedDiff
 from harness.claimtest import assert_turns_either_way, assert_verdict, copy_from, scale
-
-from _ablation import VARIANTS
 
 CLAIMS = [
     Claim(id=f"{short}-keeps-accuracy", group="ablation", order=40,

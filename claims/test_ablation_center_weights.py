@@ -1,11 +1,10 @@
 """The write-up's mechanism, carried over: in a variant that forms a mesa, the units active
 at the centre have their |w| suppressed far below the inactive units'."""
 import pytest
+from _ablation import VARIANTS
 
 from harness.claims import Claim, WithinRatio
 from harness.claimtest import assert_turns_either_way, assert_verdict, assign
-
-from _ablation import VARIANTS
 
 CLAIMS = [
     Claim(id=f"{short}-center-suppressed", group="ablation", order=43,

@@ -1,11 +1,10 @@
 """Does forcing weight suppression (L1) or forbidding signed cancellation (non-negativity)
 give Linear a mesa? The write-up's "Next steps" 1 and 2; the outcome is an open question."""
 import pytest
+from _ablation import VARIANTS
 
 from harness.claims import Claim, RatioOfMeans
 from harness.claimtest import assert_turns_either_way, assert_verdict, scale, swap
-
-from _ablation import VARIANTS
 
 CLAIMS = [
     Claim(id=f"{short}-mesa", group="ablation", order=41,

@@ -1,10 +1,9 @@
 """Is the regularised Linear's mesa as flat as Lp's?"""
 import pytest
+from _ablation import VARIANTS
 
 from harness.claims import Claim, PairedDiff
 from harness.claimtest import assert_turns_either_way, assert_verdict, copy_from, scale
-
-from _ablation import VARIANTS
 
 CLAIMS = [
     Claim(id=f"{short}-as-flat-as-lp", group="ablation", order=42,

@@ -1,8 +1,8 @@
 """Across runs and variants of Linear, flat fraction falls as negative-weight mass grows."""
+from _ablation import VARIANTS
+
 from harness.claims import Claim, Slope
 from harness.claimtest import assert_turns_either_way, assert_verdict, assign, chain
-
-from _ablation import VARIANTS
 
 LINEAR_FAMILY = ("linear", *VARIANTS.values())
 

@@ -421,6 +421,8 @@ def table_text(mv: Multiverse, power: Sequence | None = None) -> str:
         lines.append(line.rstrip())
         if r.flips:
             lines.append(f"{'':28s}   changes under: {', '.join(r.flips)}")
+        if r.reference_verdict is not None and r.reference_verdict != r.default_verdict:
+            lines.append(f"{'':28s}   default specification on the training study: {r.reference_verdict}")
     return "\n".join(lines)
 
 
@@ -454,9 +456,11 @@ VERDICT_COLORS = {"supported": "#1a7f37", "equivalent": "#0f766e", "direction on
 
 
 def _choice_columns(mv: Multiverse) -> list[tuple[str, object]]:
-    """(choice, value) pairs that some counted specification uses, in CHOICES order."""
+    """(choice, value) pairs that some counted specification uses, in CHOICES order; a choice
+    that keeps one value in every specification is left out."""
     counted = mv.outcomes[mv.outcomes["block"] != "reference"]
-    return [(ch, v) for ch, vals in CHOICES.items() for v in vals if (counted[ch] == v).any()]
+    return [(ch, v) for ch, vals in CHOICES.items() if counted[ch].nunique() > 1 for v in vals
+            if (counted[ch] == v).any()]
 
 
 def summary_figure(mv: Multiverse) -> str:

@@ -564,7 +564,7 @@ def power_figure(curves: Sequence[PowerCurve], target_power: float = TARGET_POWE
             ax.plot(c.seeds, c.power, marker="o", ms=2.2, lw=1.1, color=figs.REF["estimate"] if ok else "#c0362c")
             if ok:
                 ax.axvline(c.seeds_needed, color=figs.REF["estimate"], lw=0.6, alpha=0.5)
-            ax.set_title(c.id, fontsize=6.2, loc="left", pad=2)
+            ax.set_title(c.id, fontsize=5.6, loc="left", pad=2)
             ax.tick_params(labelsize=6)
             ax.set_xscale("log")
             ax.set_ylim(-0.03, 1.03)

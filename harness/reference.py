@@ -3,7 +3,7 @@ clip_grad_norm_, exactly as the experiment trained. Slow; the yardstick for the 
 engine and the way to reproduce the write-up's own run (`reproduce`)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch

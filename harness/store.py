@@ -133,11 +133,9 @@ class Store:
         os.replace(tmp, path)
 
     def clean_tmp(self) -> None:
+        """Removes what an interrupted writer left; called under the study lock."""
         for f in (self.root / "tmp").glob("*.tmp"):
-            try:
-                f.unlink()
-            except OSError:
-                pass
+            f.unlink(missing_ok=True)
 
 
 def _to_parquet(df: pd.DataFrame) -> bytes:

@@ -10,8 +10,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import (ENGINE_VERSION, MAIN_MODELS, POINT_COLUMNS, REGIONS, RUN_MEASURE_COLUMNS,
-                     Measure, Protocol, RunSpec, Variant, get_variant)
+from .config import (
+    ENGINE_VERSION,
+    MAIN_MODELS,
+    POINT_COLUMNS,
+    REGIONS,
+    RUN_MEASURE_COLUMNS,
+    Measure,
+    Protocol,
+    RunSpec,
+    Variant,
+    get_variant,
+)
 from .engine import group_by_protocol, make_batch, train_batch
 from .errors import HarnessError
 from .measure import Arch, measure
@@ -37,7 +47,7 @@ class Study:
 
     @classmethod
     def of(cls, models=MAIN_MODELS, polytopes: int | list[int] = 10, seeds: int | list[int] = 30,
-           protocol: Protocol | None = None) -> "Study":
+           protocol: Protocol | None = None) -> Study:
         ms = tuple(get_variant(m) if isinstance(m, str) else m for m in models)
         ps = tuple(range(polytopes)) if isinstance(polytopes, int) else tuple(polytopes)
         ss = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)

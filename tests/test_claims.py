@@ -10,8 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.claims import (Claim, DipShare, PairedDiff, PairedRatio, RatioOfMeans, RunMean, Slope, evaluate,
-                            evaluate_all, load_claims, models_needed)
+from harness.claims import (
+    Claim,
+    DipShare,
+    PairedDiff,
+    PairedRatio,
+    RatioOfMeans,
+    RunMean,
+    Slope,
+    evaluate,
+    evaluate_all,
+    load_claims,
+    models_needed,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

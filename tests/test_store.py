@@ -11,7 +11,7 @@ from harness.export import export
 from harness.measure import Arch, measure
 from harness.store import Store
 from harness.study import EnsureStats, Study, ensure, run_table
-from harness.task import TaskData, Polytope
+from harness.task import Polytope, TaskData
 
 
 @pytest.fixture
@@ -36,10 +36,10 @@ def test_store_round_trip_trains_only_what_is_missing(tmp_path, small, short):
 
 def test_run_table_has_the_issue_columns(tmp_path, small):
     runs, _ = ensure(small, Store(tmp_path))
-    need = ("model arch p reg lam polytope seed accuracy collapsed n_interior flat_count flat_frac grad_interior "
-            "grad_boundary grad_exterior active_inside active_outside center_active_n center_active_absw "
-            "center_inactive_absw min_absw n_absw_lt_001 n_absw_lt_01 n_negative_w flipped_flat_count "
-            "flipped_accuracy").split()
+    need = ["model", "arch", "p", "reg", "lam", "polytope", "seed", "accuracy", "collapsed", "n_interior",
+            "flat_count", "flat_frac", "grad_interior", "grad_boundary", "grad_exterior", "active_inside",
+            "active_outside", "center_active_n", "center_active_absw", "center_inactive_absw", "min_absw",
+            "n_absw_lt_001", "n_absw_lt_01", "n_negative_w", "flipped_flat_count", "flipped_accuracy"]
     assert not set(need) - set(run_table(runs).columns)
     lin = runs[runs.arch == "linear"]
     assert lin["flipped_accuracy"].notna().all() and runs[runs.arch == "lp"]["p"].eq(1.0).all()
