@@ -133,7 +133,7 @@ plans:
   default          the 36 analysis specifications on the main study (--seeds x --polytopes,
                    from the store), plus each training choice changed alone (6 more), trained
                    on the training study (--train-seeds x --train-polytopes: 6,000 runs the
-                   first time, about 2-4 minutes on 2 cores; cached after)
+                   first time, a few minutes on 2 cores; cached after)
   --analysis-only  the 36 analysis specifications only (about half a minute, no training)
   --full           all 972 combinations (26 protocols trained; tens of minutes)
 Training specifications use the smaller training study; the default specification on it is

@@ -141,7 +141,7 @@ class Remeasured:
     Each setting changes its own columns only (MEASURE_COLUMNS), so a crossed grid of
     settings needs one re-measurement per value, not one per combination: the k-th value of
     every setting is measured together, and a combination takes each setting's columns from
-    the measurement that had its value. 3 re-measurements instead of 17 for the issue's grid."""
+    the measurement that had its value: two re-measurements instead of 17 for CHOICES."""
 
     def __init__(self, runs: pd.DataFrame, points: pd.DataFrame, protocol: Protocol,
                  remeasure_fn: Remeasure = remeasure, base: Measure = _M):
@@ -294,7 +294,8 @@ def _rows(spec: Spec, block: str, study: str, verdicts: Sequence[Verdict], claim
 
 def run(claims: Sequence[Claim], main: Tables, specs: Sequence[Spec], *,
         train_tables: Callable[[Protocol], Tables] | None = None, main_size: str = "", train_size: str = "",
-        remeasure_fn: Remeasure = remeasure, n_boot: int = N_BOOT, progress: bool = False) -> Multiverse:
+        remeasure_fn: Remeasure = remeasure, n_boot: int = N_BOOT, progress: bool = False,
+        plan_name: str = "custom") -> Multiverse:
     """Evaluates every claim in every specification. main: (runs, points) of the main study
     under the default protocol, measured with the default Measure; train_tables(protocol):
     the training study's tables under that protocol (trained on demand), needed for any
@@ -339,7 +340,7 @@ def run(claims: Sequence[Claim], main: Tables, specs: Sequence[Spec], *,
     finally:
         bar.close()
     outcomes = pd.DataFrame(rows)
-    return Multiverse(plan="", specs=tuple(specs), outcomes=outcomes, robustness=tuple(summarise(outcomes, claims)),
+    return Multiverse(plan=plan_name, specs=tuple(specs), outcomes=outcomes, robustness=tuple(summarise(outcomes, claims)),
                       main_size=main_size, train_size=train_size, seconds=time.perf_counter() - t0)
 
 
@@ -400,15 +401,14 @@ def multiverse(claims: Sequence[Claim], main: Tables, plan_name: str = "default"
     train_size = f"{len(train_seeds)} seeds x {len(train_polytopes)} polytopes"
     if any(s.trains for s in specs):
         train = study_tables(claims, train_polytopes, train_seeds, store, device, progress, executor)
-    mv = run(claims, main, specs, train_tables=train, main_size=main_size, train_size=train_size if train else "",
-             n_boot=n_boot, progress=progress)
-    return replace(mv, plan=plan_name)
+    return run(claims, main, specs, train_tables=train, main_size=main_size, train_size=train_size if train else "",
+               n_boot=n_boot, progress=progress, plan_name=plan_name)
 
 
 # -- text -----------------------------------------------------------------------------------------------
 def table_text(mv: Multiverse, power: Sequence | None = None) -> str:
     """The terminal table: per claim, the default verdict, where it holds, and seeds needed."""
-    need = {p.id: p.answer for p in power} if power else {}
+    need = {p.id: p.display for p in power} if power else {}
     n_specs = len(mv.specs)
     head = (f"{'claim':28s} {'default verdict':20s} {'holds in':>14s} {'same verdict':>12s}  "
             f"{'seeds needed' if need else ''}")
@@ -514,7 +514,7 @@ def curve_figure(mv: Multiverse, claim: Claim) -> str:
     x = np.arange(len(o))
     est, lo, hi = (o[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
     rows = [(ch, v) for ch, v in _choice_columns(mv)]
-    log = claim.statistic.scale in ("log", "ratio_of_means") and np.nanmin(np.r_[est, lo, 1.0]) > 0
+    log = claim.statistic.scale in ("log", "ratio_of_means") and bool(np.all(est[np.isfinite(est)] > 0))
     with figs.style():
         fig = MplFigure(figsize=(figs.WIDTH, 2.2 + 0.105 * len(rows)), layout="constrained")
         gs = fig.add_gridspec(2, 1, height_ratios=[1.7, 0.105 * len(rows) + 0.25])
@@ -526,18 +526,24 @@ def curve_figure(mv: Multiverse, claim: Claim) -> str:
             ax.axhline(claim.null_value, color=figs.REF["null"], lw=0.9, ls="--")
         if claim.claimed is not None:
             ax.axhline(claim.claimed, color=figs.REF["claimed"], lw=1.0, ls="-.")
+        many = len(o) > 150  # the full grid: draw the marks as an image inside the SVG
         for word, colour in VERDICT_COLORS.items():
             m = (o["verdict"] == word).to_numpy()
             if m.any():
-                err = np.vstack([np.clip(est[m] - lo[m], 0, None), np.clip(hi[m] - est[m], 0, None)])
+                with np.errstate(invalid="ignore"):
+                    err = np.vstack([np.clip(est[m] - lo[m], 0, None), np.clip(hi[m] - est[m], 0, None)])
                 err = np.where(np.isfinite(err), err, 0.0)
-                ax.errorbar(x[m], est[m], yerr=err, fmt="o", ms=3.2, lw=0.9, color=colour, label=word)
+                bars = ax.errorbar(x[m], est[m], yerr=err, fmt="o", ms=1.6 if many else 3.2, lw=0.5 if many else 0.9,
+                                   color=colour, label=word)
+                for artist in bars.lines[0:1] + bars.lines[2]:
+                    artist.set_rasterized(many)
         d = np.flatnonzero((o[list(CHOICES)] == pd.Series(DEFAULT.as_dict())).all(axis=1).to_numpy())
         if d.size:
             ax.plot(x[d], est[d], marker="o", ms=9, mfc="none", mec="black", mew=1.1, ls="none",
                     label="default specification")
         if log:
             ax.set_yscale("log")
+        ax.set_ylim(*_ylim(est, lo, hi, [claim.null_value, claim.claimed, *(claim.margin or ())], log))
         ax.set_ylabel("estimate, 95% CI")
         ax.legend(loc="upper left", fontsize=6.5, ncol=3)
         ax.set_title(f"{claim.id}: holds in {int(o['holds'].sum())} of {int(o['testable'].sum())} specifications",
@@ -545,7 +551,7 @@ def curve_figure(mv: Multiverse, claim: Claim) -> str:
         ax.tick_params(labelbottom=False)
         for i, (ch, v) in enumerate(rows):
             m = (o[ch] == v).to_numpy()
-            ax2.scatter(x[m], np.full(m.sum(), i), s=7, marker="s", lw=0,
+            ax2.scatter(x[m], np.full(m.sum(), i), s=1.5 if many else 7, marker="s", lw=0, rasterized=many,
                         color="#9aa3ab" if v == getattr(DEFAULT, ch) else "#1f2328")
         for i in range(1, len(rows)):
             if rows[i][0] != rows[i - 1][0]:
@@ -556,6 +562,24 @@ def curve_figure(mv: Multiverse, claim: Claim) -> str:
         ax2.grid(False)
         ax2.set_xlabel("specifications, sorted by estimate (grey: the default value of a choice)")
         return figs.to_svg(fig, f"spec-curve-{claim.id}")
+
+
+def _ylim(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, refs: list, log: bool) -> tuple[float, float]:
+    """Limits that show every estimate and reference line, and intervals up to 3x the spread
+    of the estimates beyond them (a few huge intervals would flatten the curve; they are cut)."""
+    f = (np.log if log else np.asarray)
+    pts = np.array([v for v in [*est, *refs] if v is not None and np.isfinite(v) and (not log or v > 0)], float)
+    if pts.size == 0:
+        return (0.1, 10.0) if log else (-1.0, 1.0)
+    a, b = float(f(pts).min()), float(f(pts).max())
+    span = max(b - a, 0.05 * max(abs(a), abs(b)), 1e-3)
+    ends = np.array([v for v in [*lo, *hi] if np.isfinite(v) and (not log or v > 0)], float)
+    if ends.size:
+        a = max(min(a, float(f(ends).min())), a - 3 * span)
+        b = min(max(b, float(f(ends).max())), b + 3 * span)
+    pad = 0.06 * (b - a or 1.0)
+    a, b = a - pad, b + pad
+    return (math.exp(a), math.exp(b)) if log else (a, b)
 
 
 def multiverse_section(mv: Multiverse, claims: Sequence[Claim], group: str = "write-up"):

@@ -347,13 +347,26 @@ class PowerCurve:
     note: str = ""
 
     def as_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for k in ("seeds", "power", "polytopes", "polytope_power"):
-            out[k] = list(out[k])
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+        return {k: _json(getattr(self, k)) for k in self.__dataclass_fields__}
+
+    @property
+    def display(self) -> str:
+        """The answer with its note, for tables."""
+        return f"{self.answer} ({self.note})" if self.note else self.answer
 
     def __str__(self) -> str:
-        return f"{self.id}: seeds needed {self.answer} (target {self.target})"
+        return f"{self.id}: seeds needed {self.display} (target {self.target})"
+
+
+def _json(v):
+    """Plain JSON values: tuples as lists, NaN and infinities as None."""
+    if isinstance(v, (tuple, list)):
+        return [_json(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def _needed(grid: Sequence[int], power: Sequence[float], target: float) -> int | None:
@@ -422,8 +435,8 @@ def power_curves(claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: pd.
         elif need is not None:
             answer = str(need)
             if pw[-1] < target_power:
-                note = (f"power falls to {pw[-1]:.2f} at {seed_grid[-1]} seeds: with more seeds the interval "
-                        "tightens and leaves the claimed value out")
+                note = f"falls to {pw[-1]:.2f} at {seed_grid[-1]} seeds" + (
+                    ": the tighter interval leaves the claimed magnitude out" if c.kind == "magnitude" else "")
         elif plateau[c.id] < target_power:
             more = f"about {need_g} polytopes at {S} seeds" if need_g else f"more than {polytope_grid[-1]} polytopes"
             answer = f"not reachable by seeds alone (max {plateau[c.id]:.2f}): add polytopes ({more})"
@@ -462,8 +475,7 @@ class SeedZero:
     why: str = ""
 
     def as_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+        return {k: _json(getattr(self, k)) for k in self.__dataclass_fields__}
 
 
 def _floor_ratio(a: float, b: float) -> float:
@@ -472,7 +484,7 @@ def _floor_ratio(a: float, b: float) -> float:
 
 def _dip_reject(reproduced: Mapping[str, dict], model: str, region: str) -> float:
     """1.0 when seed 0's gradient norms in `region` fail the dip test at alpha, else 0.0."""
-    from .config import VARIANTS, Protocol
+    from .config import REGIONS, VARIANTS, Protocol
     from .measure import Arch, measure
     from .task import experiment_task
 
@@ -481,8 +493,7 @@ def _dip_reject(reproduced: Mapping[str, dict], model: str, region: str) -> floa
     v = VARIANTS[model]
     params = {k: np.asarray(a)[None] for k, a in reproduced[model]["params"].items()}
     _, pts = measure(params, Arch(v.arch, v.p), [task], protocol)
-    regions = ("interior", "boundary", "exterior")
-    g = pts["grad_norm"][0][pts["region"][0] == regions.index(region)]
+    g = pts["grad_norm"][0][pts["region"][0] == REGIONS.index(region)]
     _, p = stats.dip_per_run([g])
     return float(p[0] < ALPHA)
 
@@ -610,7 +621,7 @@ def power_section(curves: Sequence[PowerCurve], seconds: float = float("nan")):
     rows = []
     for c in curves:
         rows.append([c.id, c.verdict, c.target or "n/a", *[f"{p:.2f}" for p in c.power],
-                     f"{c.plateau:.2f}" if math.isfinite(c.plateau) else "n/a", c.answer,
+                     f"{c.plateau:.2f}" if math.isfinite(c.plateau) else "n/a", c.display,
                      str(c.polytopes_needed) if c.polytopes_needed else f"> {c.polytopes[-1]}"])
     columns = ["claim", "verdict", "target", *[f"n={n}" for n in c0.seeds], "plateau", "seeds needed",
                f"polytopes needed at {c0.n_seeds} seeds"]

@@ -152,7 +152,8 @@ def ensure(study: Study, store: Store | None = None, chunk_size: int | None = No
     specs = study.specs()
     stats.requested = len(specs)
     t0 = time.perf_counter()
-    missing = [s for s in specs if s.key not in store.keys()]
+    have = store.keys()
+    missing = [s for s in specs if s.key not in have]
     if missing:
         with store.lock():
             store.clean_tmp()

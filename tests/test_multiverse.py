@@ -147,9 +147,32 @@ def test_crossed_settings_are_composed_from_one_measurement_per_value():
 
 
 def test_text_and_json_name_every_claim():
-    mv = replace(run([FLAT, ACC], _tables(), plan("analysis"), remeasure_fn=planted_remeasure), plan="analysis")
+    mv = run([FLAT, ACC], _tables(), plan("analysis"), remeasure_fn=planted_remeasure, plan_name="analysis")
     text = table_text(mv)
     assert "planted-flat" in text and "12/36" in text and "changes under: flat threshold 0.5" in text
     out = as_json(mv)
     assert [o["id"] for o in out] == ["planted-flat", "planted-accuracy"]
     assert out[0]["share"] == pytest.approx(1 / 3) and len(out[0]["specifications"]) == 36
+
+
+def test_report_sections_are_built_from_the_results():
+    """The three report sections: real tables (a row per claim) and inline SVG figures."""
+    from harness.multiverse import multiverse_section
+    from harness.power import power_curves, power_section, seed0_section, seed_zero
+
+    runs, points = _tables()
+    mv = run([FLAT, ACC], (runs, points), plan("analysis"), remeasure_fn=planted_remeasure,
+             main_size="8 seeds x 6 polytopes", plan_name="analysis")
+    section = multiverse_section(mv, [FLAT, ACC], group="planted")
+    assert [r[0] for r in section.tables[0].rows] == ["planted-flat", "planted-accuracy"]
+    assert [f.id for f in section.figures] == ["multiverse-summary", "spec-curve-planted-flat",
+                                               "spec-curve-planted-accuracy"]
+    assert "36 specifications" in section.intro
+    verdicts = evaluate_all([FLAT, ACC], runs, points, n_boot=200)
+    curves = power_curves([FLAT, ACC], verdicts, runs, points, seed_grid=(3, 8), polytope_grid=(6,), reps=20)
+    power = power_section(curves)
+    assert len(power.tables[0].rows) == 2 and power.figures[0].svg.startswith("<svg")
+    reproduced = {"lp": {"flat_frac": 0.32, "accuracy": 0.99}, "linear": {"flat_frac": 0.03, "accuracy": 0.99}}
+    seed0 = seed0_section(seed_zero([FLAT, ACC], verdicts, reproduced), verdicts)
+    assert [r[0] for r in seed0.tables[0].rows] == ["planted-flat", "planted-accuracy"]
+    assert seed0.tables[0].rows[0][1] == pytest.approx(0.29)
