@@ -32,7 +32,7 @@ def test_verdict(claim, verdicts, size, record_property):
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
 def test_counter_table_turns_the_verdict(claim, tables, verdicts):
     """Swapped with plain Linear the variant has fewer flat points; ten times its flat
-    points (capped at all of them) would be a mesa."""
+    fraction (a statistic, so it may pass 1) would be a mesa."""
     model = claim.statistic.num
     assert_turns_either_way(claim, tables, verdicts, make_false=swap(model, "linear"),
                             make_true=scale(model, "flat_frac", 10.0))

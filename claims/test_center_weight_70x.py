@@ -8,7 +8,7 @@ CLAIM = Claim(
     statistic=PairedRatio("center_active_absw", num="linear", den="lp"),
     kind="magnitude", direction=">", claimed=70.0, writeup=0.6112 / 0.0086, order=14,
 )
-EXPECTED = {"30x10": "direction only"}
+EXPECTED = {"30x10": "supported"}
 
 
 def test_verdict(verdicts, size, record_property):

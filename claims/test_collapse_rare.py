@@ -16,7 +16,11 @@ def test_verdict(verdicts, size, record_property):
 
 
 def test_counter_table_turns_the_verdict(tables, verdicts):
-    """Every Lp run collapsed is not rare; none collapsed is."""
+    """Every Lp run collapsed is not rare; one collapsed run in 600 is (with no collapse at
+    all, every run would agree and the test would count polytopes, too few to show < 5%)."""
+    def one_run(r):
+        return (r["seed"] == 0) & (r["polytope"] == 0)
+
     assert_turns_either_way(CLAIM, tables, verdicts,
                             make_false=assign("lp", "collapsed", lambda r: True),
-                            make_true=chain(assign("lp", "collapsed", lambda r: False), assign("linear", "collapsed", lambda r: False)))
+                            make_true=chain(assign("lp", "collapsed", one_run), assign("linear", "collapsed", one_run)))

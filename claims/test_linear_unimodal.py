@@ -8,7 +8,7 @@ CLAIM = Claim(
     statistic=DipShare("linear"),
     kind="shape", direction="<", null=0.5, writeup=0.0, order=8,
 )
-EXPECTED = {"30x10": "contradicted"}
+EXPECTED = {"30x10": "not supported"}
 
 
 def test_verdict(verdicts, size, record_property):

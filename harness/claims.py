@@ -6,9 +6,11 @@ Verdict words, one meaning each (README, "Verdicts"):
   supported       significant after Holm in the claimed direction (and, for a magnitude
                   claim, the claimed magnitude inside the 95% CI)
   direction only  significant in the claimed direction, claimed magnitude outside the CI
-  not supported   not significant after Holm: the data cannot decide at this size
-  contradicted    significant the other way (for an equivalence claim: the 95% CI lies
-                  wholly outside the margin, so the difference is real and larger)
+  not supported   not significant after Holm: the data cannot decide at this size (or
+                  "gated": significant, but a claim it `requires` is not positive)
+  contradicted    significant the other way (for an equivalence claim: the one-sided test
+                  that the mean lies past the nearer margin is significant, Bonferroni
+                  over the family)
   equivalent      TOST significant after Holm: the mean lies inside the declared margin
   not shown equivalent  TOST not significant, CI not wholly outside the margin
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from . import stats
 from .errors import HarnessError
@@ -237,7 +240,7 @@ class RunMean:
 @dataclass(frozen=True)
 class DipShare:
     """Per run of `model`: 1 when Hartigan's dip test rejects unimodality of the interior
-    gradient norms at alpha = 0.05, else 0; the share of such runs."""
+    gradient norms (ties broken, see _untie) at alpha = 0.05, else 0; the share of such runs."""
 
     model: str
     region: str = "interior"
@@ -257,7 +260,7 @@ class DipShare:
         r = r[keep]
         pts = points[(points["region"] == self.region) & points["key"].isin(set(r["key"]))]
         by = {k: g["grad_norm"].to_numpy(float) for k, g in pts.groupby("key", observed=True)}
-        samples = [by.get(k, np.array([])) for k in r["key"]]
+        samples = [_untie(by.get(k, np.array([])), k) for k in r["key"]]
         dips, p = stats.dip_per_run(samples)
         good = ~np.isnan(p)
         return Units(pd.DataFrame({"polytope": r["polytope"].to_numpy()[good], "seed": r["seed"].to_numpy()[good],
@@ -292,6 +295,19 @@ class Slope:
                                    "model": r["model"].to_numpy()}), int((~keep).sum()))
 
 
+def _untie(x: np.ndarray, key: str) -> np.ndarray:
+    """Breaks ties before a dip test. Hartigan's dip assumes a continuous distribution, but a
+    ReLU network's input gradient is constant on each of its linear regions, so test points
+    tie in groups and the steps of their empirical CDF read as many modes (Linear "fails"
+    unimodality that way as often as Lp). A deterministic jitter of +-1% of the sample's
+    standard deviation spreads each tie without moving any mode."""
+    x = x[~np.isnan(x)]
+    if x.size < 2 or not x.std() > 0:
+        return x
+    rng = np.random.default_rng(int.from_bytes(key.encode()[:16].ljust(16, b"0"), "little"))
+    return x + rng.uniform(-0.01, 0.01, x.size) * x.std()
+
+
 Statistic = PairedRatio | PairedDiff | WithinDiff | RatioOfMeans | WithinRatio | RunMean | DipShare | Slope
 
 
@@ -324,6 +340,8 @@ class Claim:
             raise HarnessError(f"claim {self.id}: an equivalence claim needs a margin (low, high) with low < high")
         if self.kind == "magnitude" and self.claimed is None:
             raise HarnessError(f"claim {self.id}: a magnitude claim needs the claimed value")
+        if self.kind == "equivalence" and self.statistic.scale != "linear":
+            raise HarnessError(f"claim {self.id}: an equivalence margin needs a difference, not a ratio or slope")
         if self.rule not in RULES:
             raise HarnessError(f"claim {self.id}: rule must be one of {', '.join(RULES)}")
 
@@ -374,8 +392,10 @@ class Verdict:
 
     def row(self) -> str:
         ci = f"[{_num(self.ci_low)}, {_num(self.ci_high)}]"
-        return (f"{self.id:28s} {self.verdict:20s} est {_num(self.estimate):>9s} 95% CI {ci:22s} "
-                f"p_adj {_p(self.p_adj):>8s}  n {self.n_runs} ({self.n_polytopes} polytopes, {self.n_excluded} excl.)")
+        gated = " (gated)" if "gated:" in self.note else ""
+        return (f"{self.id:28s} {self.verdict + gated:20s} est {_num(self.estimate):>9s} 95% CI {ci:22s} "
+                f"p {_p(self.p_value):>7s} p_adj {_p(self.p_adj):>7s}  n {self.n_runs} "
+                f"({self.n_polytopes} polytopes, {self.n_excluded} excl.)")
 
     def __str__(self) -> str:
         return self.row()
@@ -445,6 +465,12 @@ def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = Non
     u = claim.statistic.units(runs, points, rule)
     t = u.table
     scale = claim.statistic.scale
+    cols = ["value", "num", "den", "x"]
+    finite = np.isfinite(t[[c for c in cols if c in t.columns]].to_numpy(float)).all(axis=1)
+    if not finite.all():  # e.g. a region with no test point: counted, never silently dropped
+        u.n_excluded += int((~finite).sum())
+        u.excluded_why = "; ".join(x for x in (u.excluded_why, f"{int((~finite).sum())} with undefined values") if x)
+        t = t[finite]
     rng = np.random.default_rng(seed)
     n = len(t)
     null = claim.null_value
@@ -456,30 +482,32 @@ def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = Non
         unit_nat = t["value"].to_numpy(float)
     else:
         cl = t["polytope"].to_numpy()
+        v = t["value"].to_numpy(float)
+        test = None
         if scale == "slope":
-            y, x = t["value"].to_numpy(float), t["x"].to_numpy(float)
-            mixed = stats.mixed_slope(y, x, cl)
-            boot = stats.cluster_bootstrap_slope(y, x, cl, n_boot=n_boot, rng=rng)
-            est, lo, hi, p = mixed.slope, mixed.ci.low, mixed.ci.high, mixed.p_value
-            detail.update(bootstrap_slope=boot.estimate, bootstrap_ci=[boot.ci.low, boot.ci.high],
+            x = t["x"].to_numpy(float)
+            mixed = stats.mixed_slope(v, x, cl)
+            boot = stats.cluster_bootstrap_slope(v, x, cl, n_boot=n_boot, rng=rng)
+            # The interval is the cluster bootstrap's: MixedLM's can be too narrow when its
+            # random-effect variance collapses (statsmodels #10239); the p is the mixed model's.
+            est, lo, hi, p = mixed.slope, boot.ci.low, boot.ci.high, mixed.p_value
+            detail.update(bootstrap_slope=boot.estimate, mixed_ci=[mixed.ci.low, mixed.ci.high],
                           group_var=mixed.group_var, residual_var=mixed.residual_var, converged=mixed.converged,
                           per_model={m: [float(g["x"].mean()), float(g["value"].mean()), len(g)]
                                      for m, g in t.groupby("model", sort=False)})
             note = "; ".join(x for x in (mixed.warning, u.excluded_why) if x)
-            unit_nat = y
-            test = None
+            unit_nat = v
         elif scale == "ratio_of_means":
             data = t[["num", "den"]].to_numpy(float)
-            boot = stats.cluster_bootstrap(data, cl, stats.ratio_of_means(0, 1), n_boot=n_boot, rng=rng,
+            boot = stats.cluster_bootstrap(data, cl, stats.ratio_of_cluster_means(cl, 0, 1), n_boot=n_boot, rng=rng,
                                            log_scale=True)
             est, lo, hi = boot.estimate, boot.ci.low, boot.ci.high
-            test = stats.cluster_mean_test(t["value"].to_numpy(float), cl, 0.0)
+            test = stats.cluster_mean_test(v, cl, 0.0)  # its mean of polytope means is num - den
             detail.update(mean_num=float(data[:, 0].mean()), mean_den=float(data[:, 1].mean()))
             with np.errstate(divide="ignore", invalid="ignore"):
                 unit_nat = data[:, 0] / data[:, 1]
         else:
-            v = t["value"].to_numpy(float)
-            boot = stats.cluster_bootstrap(v, cl, stats.weighted_mean(0), n_boot=n_boot, rng=rng)
+            boot = stats.cluster_bootstrap(v, cl, stats.mean_of_cluster_means(cl), n_boot=n_boot, rng=rng)
             est, lo, hi = boot.estimate, boot.ci.low, boot.ci.high
             tnull = math.log(null) if scale == "log" else null
             test = stats.cluster_mean_test(v, cl, tnull)
@@ -491,18 +519,26 @@ def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = Non
             p = test.p_value
             note = "; ".join(x for x in (boot.note, u.excluded_why) if x)
             detail["test"] = test.method
-        if isinstance(claim.statistic, DipShare) and np.ptp(t["value"].to_numpy(float)) == 0:
-            # every run agrees: the bootstrap has nothing to resample; Wilson with the
-            # number of polytopes as the sample size is the honest (conservative) interval
-            g = int(t["polytope"].nunique())
-            ci = stats.proportion_ci(round(est * g), g)
+        g = int(t["polytope"].nunique())
+        if np.ptp(v) == 0 and set(np.unique(v)) <= {0.0, 1.0}:
+            # Every run agrees on a yes/no outcome: the bootstrap has nothing to resample and
+            # a t-test would say p = 0 at any size. Count polytopes instead: an exact binomial
+            # test of G agreeing polytopes against the null share, and Wilson's interval.
+            k = g if v[0] == 1.0 else 0
+            p = float(scipy_stats.binomtest(k, g, null).pvalue) if 0 < null < 1 else p
+            ci = stats.proportion_ci(k, g)
             lo, hi = ci.low, ci.high
-            note = "; ".join(x for x in (note, f"all {n} runs agree; Wilson interval over {g} polytopes") if x)
+            note = "; ".join(x for x in (note, f"all {n} runs agree; binomial test and Wilson interval over {g} polytopes")
+                             if x)
         if claim.kind == "equivalence":
             lo_m, hi_m = claim.margin
-            eq = stats.tost(t["value"].to_numpy(float), cl, lo_m, hi_m)
+            eq = stats.tost(v, cl, lo_m, hi_m)
             p = eq.p_value
-            detail.update(tost_ci90=[eq.ci90.low, eq.ci90.high], tost_note=eq.note, direction_p=test.p_value)
+            near = hi_m if est > hi_m else lo_m if est < lo_m else (hi_m if est > (lo_m + hi_m) / 2 else lo_m)
+            side = stats.cluster_mean_test(v, cl, near)
+            beyond = (est > hi_m) or (est < lo_m)
+            beyond_p = side.p_value / 2 if beyond else 1 - side.p_value / 2  # one-sided: past the margin
+            detail.update(tost_ci90=[eq.ci90.low, eq.ci90.high], tost_note=eq.note, beyond_margin_p=float(beyond_p))
             note = "; ".join(x for x in (note, eq.note) if x)
         if isinstance(claim.statistic, DipShare):
             detail["median_dip_p"] = float(np.median(t["dip_p"]))
@@ -517,17 +553,21 @@ def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = Non
         margin=claim.margin, detail=detail, per_polytope=per_poly, unit_values=unit_nat)
 
 
-def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None) -> Verdict:
+def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None,
+           family_size: int = 1) -> Verdict:
     """The verdict word from the Holm-adjusted p, the direction and the CI. A claim that
-    `requires` others is supported only when they are positive too (the note says which
-    is not); its other words stand as they are."""
+    `requires` others is supported only when they are positive too (the note says which is
+    not, and a required claim that was not evaluated counts as not positive). An equivalence
+    claim is contradicted when the one-sided test that its mean lies past the nearer margin
+    is significant after Bonferroni over the family (conservative); p_adj then shows that p."""
     sig = p_adj < ALPHA if not math.isnan(p_adj) else False
+    note = v.note
     if claim.kind == "equivalence":
-        lo_m, hi_m = claim.margin
+        beyond = min(1.0, v.detail.get("beyond_margin_p", 1.0) * family_size)
         if sig:
             word = "equivalent"
-        elif (v.ci_low > hi_m or v.ci_high < lo_m) and v.detail.get("direction_p", 1.0) < ALPHA:
-            word = "contradicted"
+        elif beyond < ALPHA:
+            word, p_adj = "contradicted", beyond
         else:
             word = "not shown equivalent"
     else:
@@ -538,15 +578,18 @@ def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | 
             word = "contradicted"
         elif claim.kind == "magnitude" and not (v.ci_low <= claim.claimed <= v.ci_high):
             word = "direction only"
+        elif claim.statistic.scale == "slope" and v.ci_low <= v.null <= v.ci_high:
+            word = "not supported"
+            note = "; ".join(x for x in (note, "the mixed model is significant but the cluster-bootstrap CI includes 0")
+                             if x)
         else:
             word = "supported"
-    note = v.note
     if word == "supported" and claim.requires and others is not None:
-        failed = [f"{r} is {others[r].verdict}" for r in claim.requires if r in others
-                  and others[r].verdict not in POSITIVE]
+        failed = [f"{r} is {others[r].verdict}" if r in others else f"{r} was not evaluated"
+                  for r in claim.requires if r not in others or others[r].verdict not in POSITIVE]
         if failed:
             word = "not supported"
-            note = "; ".join(x for x in (note, "significant, but " + ", ".join(failed)) if x)
+            note = "; ".join(x for x in (note, "gated: significant, but " + ", ".join(failed)) if x)
     return replace(v, verdict=word, p_adj=float(p_adj), note=note)
 
 
@@ -555,14 +598,22 @@ def evaluate_all(claims: list[Claim], runs: pd.DataFrame, points: pd.DataFrame |
     """Every claim, then Holm within each family (claims that could not be tested stay out).
     A family is a claim group: the write-up's own claims are one question, the ablations
     another, so adding an ablation does not move the write-up's verdicts."""
-    raw = [evaluate(c, runs, points, rule=rule, n_boot=n_boot) for c in claims]
-    adj = np.full(len(raw), np.nan)
-    for g in dict.fromkeys(c.group for c in claims):
-        idx = [i for i, c in enumerate(claims) if c.group == g]
-        adj[idx] = stats.holm([raw[i].p_value for i in idx])
-    out = {c.id: decide(c, v, float(a)) for c, v, a in zip(claims, raw, adj)}
+    return decide_all(claims, [evaluate(c, runs, points, rule=rule, n_boot=n_boot) for c in claims])
+
+
+def decide_all(claims: list[Claim], raw: list[Verdict], adj: np.ndarray | None = None) -> list[Verdict]:
+    """What follows evaluation: Holm within each claim group (unless `adj` gives the adjusted
+    p in claim order), the verdict words, then `requires` until the words settle."""
+    if adj is None:
+        adj = np.full(len(raw), np.nan)
+        for g in dict.fromkeys(c.group for c in claims):
+            idx = [i for i, c in enumerate(claims) if c.group == g]
+            adj[idx] = stats.holm([raw[i].p_value for i in idx])
+    size = {g: sum(1 for c, v in zip(claims, raw) if c.group == g and not math.isnan(v.p_value))
+            for g in {c.group for c in claims}}
+    out = {c.id: decide(c, v, float(a), None, size[c.group]) for c, v, a in zip(claims, raw, adj)}
     for _ in range(len(claims)):  # `requires` chains settle in at most len(claims) passes
-        nxt = {c.id: decide(c, v, float(a), out) for c, v, a in zip(claims, raw, adj)}
+        nxt = {c.id: decide(c, v, float(a), out, size[c.group]) for c, v, a in zip(claims, raw, adj)}
         if all(nxt[k].verdict == out[k].verdict for k in out):
             break
         out = nxt

@@ -59,9 +59,12 @@ def counter_verdict(claim: Claim, tables: Tables, transform: Transform) -> Verdi
 
 def assert_turns_either_way(claim: Claim, tables: Tables, verdicts: dict[str, Verdict], make_false: Transform,
                             make_true: Transform) -> Verdict:
-    """A positive verdict must turn negative on `make_false`'s table; any other verdict must
-    turn positive on `make_true`'s. Either way the check is shown able to change its mind."""
-    if verdicts[claim.id].verdict in POSITIVE:
+    """The claim's own verdict on the unchanged table (a family of one, `requires` not
+    applied, as on a counter-table) must turn: a positive one negative on `make_false`'s
+    table, any other positive on `make_true`'s. Either way the check is shown able to change
+    its mind, and a transform that changes nothing cannot pass."""
+    base = counter_verdict(claim, tables, lambda r, p: (r, p))
+    if base.verdict in POSITIVE:
         return assert_turns(claim, tables, make_false, to=("contradicted", "not supported", "not shown equivalent"))
     return assert_turns(claim, tables, make_true, to=POSITIVE)
 

@@ -308,7 +308,8 @@ def cmd_claims(args) -> int:
     from .claims import evaluate_all, load_claims, select
     from .runs_io import read_run_table
 
-    claims = select(load_claims(), args.claims)
+    claims = load_claims()
+    wanted = {c.id for c in select(claims, args.claims)}  # the whole family is evaluated (Holm, requires)
     if args.runs:
         runs, points = read_run_table(args.runs)
         if points is None:
@@ -325,7 +326,7 @@ def cmd_claims(args) -> int:
         study = _claims_study(args, claims)
         claims = _claims_for(claims, [m.name for m in study.models])
         runs, points = ensure_stored(study, Store(args.cache))
-    verdicts = evaluate_all(claims, runs, points, rule=args.rule)
+    verdicts = [v for v in evaluate_all(claims, runs, points, rule=args.rule) if v.id in wanted]
     if args.json:
         print(json.dumps([{**v.as_dict(), "ci_low": v.ci_low, "ci_high": v.ci_high} for v in verdicts]))
         return 0

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import pandas as pd
 
-from .claims import N_BOOT, POSITIVE, Claim, DipShare, Verdict, decide, evaluate
+from .claims import N_BOOT, POSITIVE, Claim, DipShare, Verdict, decide_all, evaluate
 from .config import Measure, Protocol
 from .errors import HarnessError
 from .power import holm_rows
@@ -206,19 +206,13 @@ def _inputs(claim: Claim, m: Measure) -> tuple:
 
 
 def decide_family(claims: Sequence[Claim], raw: Sequence[Verdict]) -> list[Verdict]:
-    """What `evaluate_all` does after evaluating each claim: Holm within each claim group,
-    then `decide`, then `requires` until it settles (tests check the two agree)."""
+    """What `evaluate_all` does after evaluating each claim (claims.decide_all), with the
+    vectorised Holm of power.holm_rows."""
     adj = np.full(len(raw), np.nan)
     for g in dict.fromkeys(c.group for c in claims):
         idx = [i for i, c in enumerate(claims) if c.group == g]
         adj[idx] = holm_rows(np.array([[raw[i].p_value for i in idx]]))[0]
-    out = {c.id: decide(c, v, float(a)) for c, v, a in zip(claims, raw, adj, strict=True)}
-    for _ in range(len(claims)):
-        nxt = {c.id: decide(c, v, float(a), out) for c, v, a in zip(claims, raw, adj, strict=True)}
-        if all(nxt[k].verdict == out[k].verdict for k in out):
-            break
-        out = nxt
-    return [out[c.id] for c in claims]
+    return decide_all(list(claims), list(raw), adj)
 
 
 # -- running it -----------------------------------------------------------------------------------------

@@ -207,7 +207,9 @@ def _nanmean(a: np.ndarray) -> np.ndarray:
 
 def _replicate(claim: Claim, s: Cells, poly: np.ndarray, seed: np.ndarray | None) -> dict[str, np.ndarray]:
     """Per resampled study (R,): estimate and 95% CI on the reported scale, p of the claim's
-    test, and direction_p (the two-sided test against the null)."""
+    test, and beyond_margin_p (equivalence claims: one-sided, past the nearer margin). The
+    estimate is the mean of polytope means (a ratio of them for ratio claims), the quantity
+    claims.evaluate estimates and tests."""
     C = _slots(s.cnt, poly, seed)
     valid = C > 0
     g = valid.sum(axis=1)
@@ -224,27 +226,30 @@ def _replicate(claim: Claim, s: Cells, poly: np.ndarray, seed: np.ndarray | None
             _, _, _, p = _mean_test(pm, 0.0)
             npm, dpm = per_poly("num"), per_poly("den")
             mn, md = _nanmean(npm), _nanmean(dpm)
-            est = np.nansum(npm * C, axis=1) / np.nansum(dpm * C, axis=1)
+            est = mn / md
             z = npm / mn[:, None] - dpm / md[:, None]  # delta method for log(mean num / mean den)
             dev = np.where(valid, z - _nanmean(z)[:, None], 0.0)
             se_log = np.sqrt((dev ** 2).sum(axis=1) / np.maximum(g - 1, 1) / g)
             ok = (mn > 0) & (md > 0)
             lo = np.where(ok, mn / md * np.exp(-tq * se_log), np.nan)
             hi = np.where(ok, mn / md * np.exp(tq * se_log), np.nan)
-            return {"estimate": est, "ci_low": lo, "ci_high": hi, "p": p, "direction_p": p}
+            return {"estimate": est, "ci_low": lo, "ci_high": hi, "p": p, "beyond_margin_p": np.ones_like(p)}
         log = claim.statistic.scale == "log"
         mean, se, df, p = _mean_test(pm, math.log(claim.null_value) if log else claim.null_value)
-        est = np.nansum(pm * C, axis=1) / C.sum(axis=1)  # pooled over runs, as the bootstrap's estimate
+        est = mean
         lo, hi = mean - tq * se, mean + tq * se
         if log:
             est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
-        out = {"estimate": est, "ci_low": lo, "ci_high": hi, "p": p, "direction_p": p}
+        out = {"estimate": est, "ci_low": lo, "ci_high": hi, "p": p, "beyond_margin_p": np.ones_like(p)}
         if claim.kind == "equivalence":
             m_lo, m_hi = claim.margin
             dfm = np.maximum(df, 1)
             p_eq = np.maximum(sps.t.sf((mean - m_lo) / se, dfm), sps.t.cdf((mean - m_hi) / se, dfm))
             p_eq = np.where(se == 0, np.where((mean > m_lo) & (mean < m_hi), 0.0, 1.0), p_eq)
             out["p"] = np.where(np.isnan(p), np.nan, p_eq)
+            mid = (m_lo + m_hi) / 2
+            out["beyond_margin_p"] = np.where(mean >= mid, sps.t.sf((mean - m_hi) / se, dfm),
+                                              sps.t.cdf((mean - m_lo) / se, dfm))
         return out
 
 
@@ -261,7 +266,7 @@ def _slope_replicate(s: Cells, poly, seed, C, g, tq) -> dict[str, np.ndarray]:
     score = (sxy - a[:, None] * sx - b[:, None] * sxx) - xbar[:, None] * (sy - a[:, None] * C - b[:, None] * sx)
     se = np.sqrt((score ** 2).sum(axis=1) / sxx_c ** 2 * g / np.maximum(g - 1, 1))
     p = np.where(g >= 2, 2 * sps.t.sf(np.abs(b / se), np.maximum(g - 1, 1)), np.nan)
-    return {"estimate": b, "ci_low": b - tq * se, "ci_high": b + tq * se, "p": p, "direction_p": p}
+    return {"estimate": b, "ci_low": b - tq * se, "ci_high": b + tq * se, "p": p, "beyond_margin_p": np.ones_like(p)}
 
 
 def holm_rows(p: np.ndarray) -> np.ndarray:
@@ -308,12 +313,16 @@ def _words(claims: Sequence[Claim], reps: dict[str, dict[str, np.ndarray]]) -> t
     words = np.empty((R, K), dtype=object)
     for r in range(R):
         raw = {c.id: _Rep(float(reps[c.id]["estimate"][r]), c.null_value, float(reps[c.id]["ci_low"][r]),
-                          float(reps[c.id]["ci_high"][r]), {"direction_p": float(reps[c.id]["direction_p"][r])})
+                          float(reps[c.id]["ci_high"][r]),
+                          {"beyond_margin_p": float(reps[c.id]["beyond_margin_p"][r])})
                for c in claims}
-        out = {c.id: decide(c, raw[c.id], float(p_adj[r, k])) for k, c in enumerate(claims)}
+        size = {g: int((~np.isnan(p[r, [k for k, c in enumerate(claims) if c.group == g]])).sum())
+                for g in {c.group for c in claims}}
+        out = {c.id: decide(c, raw[c.id], float(p_adj[r, k]), None, size[c.group]) for k, c in enumerate(claims)}
         if any(c.requires for c in claims):
             for _ in range(K):
-                nxt = {c.id: decide(c, raw[c.id], float(p_adj[r, k]), out) for k, c in enumerate(claims)}
+                nxt = {c.id: decide(c, raw[c.id], float(p_adj[r, k]), out, size[c.group])
+                       for k, c in enumerate(claims)}
                 if all(nxt[i].verdict == out[i].verdict for i in out):
                     break
                 out = nxt

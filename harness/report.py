@@ -526,9 +526,9 @@ def _detail_value(key: str, v: object) -> str:
     return fmt(v)
 
 
-DETAIL_LABELS = {"tost_ci90": "TOST 90% CI", "tost_note": "TOST", "direction_p": "p of the two-sided test",
+DETAIL_LABELS = {"tost_ci90": "TOST 90% CI", "tost_note": "TOST", "beyond_margin_p": "one-sided p past the nearer margin",
                  "median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
-                 "bootstrap_slope": "OLS slope (check)", "bootstrap_ci": "OLS slope, cluster-bootstrap 95% CI",
+                 "bootstrap_slope": "OLS slope (check)", "mixed_ci": "mixed-model 95% CI (the table shows the cluster bootstrap's)",
                  "group_var": "between-polytope variance", "residual_var": "residual variance",
                  "converged": "mixed model converged", "per_model": "per model: mean x, mean y"}
 
@@ -542,12 +542,13 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
         t = s.units(runs, points, v.rule).table
         groups = {m: (g["x"].to_numpy(float), g["value"].to_numpy(float)) for m, g in t.groupby("model", sort=False)}
         svg = figs.slope_evidence(groups, v.estimate, (v.ci_low, v.ci_high), colors, s.x, s.y, name)
-        boot = v.detail.get("bootstrap_ci")
+        mixed = v.detail.get("mixed_ci")
         caption = (f"{s.y} against {s.x}, one dot per included run ({len(t)}), coloured by model; large dots are "
-                   f"model means. The black line has the mixed model's slope {fmt(v.estimate)} (95% CI "
-                   f"{fmt_ci(v.ci_low, v.ci_high)}, shaded) drawn through the grand mean; the claim needs it "
-                   f"{c.direction} {fmt(v.null)}. The OLS slope with a cluster bootstrap, as a check: "
-                   f"{fmt(v.detail.get('bootstrap_slope'))} {fmt_ci(*boot) if boot else ''}.")
+                   f"model means. The black line has the mixed model's slope {fmt(v.estimate)} (cluster-bootstrap "
+                   f"95% CI {fmt_ci(v.ci_low, v.ci_high)}, shaded) drawn through the grand mean; the claim needs it "
+                   f"{c.direction} {fmt(v.null)}. The mixed model's own 95% CI, narrower when its random effect "
+                   f"collapses: {fmt_ci(*mixed) if mixed else 'n/a'}; the OLS slope: "
+                   f"{fmt(v.detail.get('bootstrap_slope'))}.")
         return svg, caption, len(t)
     log = scale in ("log", "ratio_of_means")
     values = np.asarray(v.unit_values if v.unit_values is not None else [], dtype=float)

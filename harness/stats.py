@@ -178,6 +178,51 @@ def ratio_of_means(num_col: int = 0, den_col: int = 1) -> Stat:
     return stat
 
 
+def _cluster_matrix(clusters: np.ndarray) -> np.ndarray:
+    """(G, n) indicator of which unit is in which cluster."""
+    _, inv = np.unique(np.asarray(clusters), return_inverse=True)
+    m = np.zeros((inv.max() + 1, inv.size))
+    m[inv, np.arange(inv.size)] = 1.0
+    return m
+
+
+def _cluster_means(weights: np.ndarray, x: np.ndarray, m: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mean of cluster means under two-level weights (B, n): a cluster drawn c times carries
+    total weight c * n_g (its units resampled n_g times per draw), so it counts c times."""
+    wg = weights @ m.T  # (B, G)
+    sg = (weights * x) @ m.T
+    c = wg / sizes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mg = np.where(wg > 0, sg / np.where(wg > 0, wg, 1.0), 0.0)
+    return (c * mg).sum(axis=1) / c.sum(axis=1)
+
+
+def mean_of_cluster_means(clusters: np.ndarray, col: int = 0) -> Stat:
+    """Stat: the mean over clusters (polytopes) of each cluster's mean of data[:, col], the
+    quantity cluster_mean_test tests, so estimate, interval and p describe one number.
+    `clusters` (n,) must be aligned with the data rows."""
+    m = _cluster_matrix(clusters)
+    sizes = m.sum(axis=1)
+
+    def stat(weights: np.ndarray, data: np.ndarray) -> np.ndarray:
+        return _cluster_means(weights, data[:, col], m, sizes)
+
+    return stat
+
+
+def ratio_of_cluster_means(clusters: np.ndarray, num_col: int = 0, den_col: int = 1) -> Stat:
+    """Stat: mean_of_cluster_means(num) / mean_of_cluster_means(den): above 1 exactly when
+    the mean of cluster-mean differences (what cluster_mean_test tests) is above 0."""
+    m = _cluster_matrix(clusters)
+    sizes = m.sum(axis=1)
+
+    def stat(weights: np.ndarray, data: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _cluster_means(weights, data[:, num_col], m, sizes) / _cluster_means(weights, data[:, den_col], m, sizes)
+
+    return stat
+
+
 def _weighted_slope(weights: np.ndarray, data: np.ndarray) -> np.ndarray:
     """Stat: weighted least-squares slope of data[:, 1] on data[:, 0], shape (B,)."""
     x = data[:, 0] - data[:, 0].mean()  # centring changes no slope, only the rounding

@@ -89,20 +89,59 @@ def test_ratio_of_means_and_run_mean_bounds():
 
 
 def test_holm_runs_within_each_group_and_requires_gates_support():
-    runs = table(0.25, 0.0, n_poly=10, n_seed=6, seed=3)
+    runs = table(0.5, 0.0, n_poly=10, n_seed=3, seed=3)
     strong = Claim("strong", "x", PairedDiff("x", "lp", "linear"))
-    weak_alone = evaluate_all([strong], runs, n_boot=200)[0]
-    noise = [Claim(f"n{i}", "x", RunMean("x", "lp"), null=0.25 + 0.01 * i, group="ablation") for i in range(10)]
+    alone = evaluate_all([strong], runs, n_boot=200)[0]
+    assert alone.p_adj < 0.05 and alone.verdict == "supported"
+    noise = [Claim(f"n{i}", "x", RunMean("x", "lp"), null=0.5 + 0.01 * i, group="ablation") for i in range(10)]
     together = evaluate_all([strong, *noise], runs, n_boot=200)[0]
-    assert together.p_adj == pytest.approx(weak_alone.p_adj)  # another group does not dilute it
-    same_group = [Claim(f"s{i}", "x", RunMean("x", "lp"), null=0.25) for i in range(10)]
+    assert together.p_adj == pytest.approx(alone.p_adj)  # another group does not dilute it
+    same_group = [Claim(f"s{i}", "x", RunMean("x", "lp"), null=0.5) for i in range(30)]
     diluted = evaluate_all([strong, *same_group], runs, n_boot=200)[0]
-    assert diluted.p_adj >= together.p_adj
+    assert diluted.p_adj > alone.p_adj and diluted.p_adj == pytest.approx(min(1, 31 * alone.p_value))
     gate = Claim("gate", "x", PairedDiff("x", "lp", "linear"), kind="equivalence", margin=(-0.01, 0.01))
     gated = Claim("gated", "x", PairedDiff("x", "lp", "linear"), requires=("gate",))
     vs = {v.id: v for v in evaluate_all([gate, gated], table(1.0, 0.0), n_boot=200)}
     assert vs["gate"].verdict != "equivalent" and vs["gated"].verdict == "not supported"
-    assert "gate is" in vs["gated"].note
+    assert "gate is" in vs["gated"].note and "(gated)" in vs["gated"].row()
+    orphan = Claim("orphan", "x", PairedDiff("x", "lp", "linear"), requires=("missing",))
+    v = evaluate_all([orphan], table(1.0, 0.0), n_boot=200)[0]
+    assert v.verdict == "not supported" and "missing was not evaluated" in v.note
+
+
+def test_estimate_and_test_describe_one_quantity_when_polytopes_differ_in_size():
+    """Five polytopes with 50 pairs at +1 and fifteen with 2 pairs at -1: the pooled mean is
+    positive, the mean of polytope means (what the t-test on polytopes tests) negative. The
+    estimate must be the tested quantity, so a '>' claim cannot read supported."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for p in range(20):
+        big = p < 5
+        for s in range(50 if big else 2):
+            v = (1.0 if big else -1.0) + rng.normal(0, 0.1)
+            rows += [{"model": "lp", "polytope": p, "seed": s, "status": "ok", "collapsed": False, "x": v},
+                     {"model": "linear", "polytope": p, "seed": s, "status": "ok", "collapsed": False, "x": 0.0}]
+    runs = pd.DataFrame(rows)
+    up = verdict(Claim("u", "x", PairedDiff("x", "lp", "linear"), direction=">"), runs)
+    assert up.estimate == pytest.approx(-0.5, abs=0.05) and up.verdict == "contradicted"
+
+
+def test_all_agreeing_yes_no_runs_are_tested_over_polytopes_not_runs():
+    """Every run agreeing is evidence from G polytopes, not p = 0: with 3 polytopes the
+    exact binomial test against a share of 0.5 cannot reach 0.05."""
+    runs = table(1.0, 0.0, n_poly=3, n_seed=2).assign(flag=1.0)
+    v = verdict(Claim("f", "x", RunMean("flag", "lp"), null=0.5), runs)
+    assert v.p_value == pytest.approx(0.25) and v.verdict == "not supported" and v.ci_low < 0.5
+    many = table(1.0, 0.0, n_poly=10, n_seed=2).assign(flag=1.0)
+    assert verdict(Claim("f", "x", RunMean("flag", "lp"), null=0.5), many).verdict == "supported"
+
+
+def test_equivalence_is_contradicted_only_by_a_significant_excess_over_the_margin():
+    c = Claim("e", "x", PairedDiff("x", "lp", "linear"), kind="equivalence", margin=(-0.5, 0.5))
+    v = verdict(c, table(2.0, 0.0))
+    assert v.verdict == "contradicted" and v.p_adj < 0.05 and v.detail["beyond_margin_p"] < 0.05
+    near = verdict(c, table(0.6, 0.0, n_poly=4, n_seed=3, seed=1))
+    assert near.verdict == "not shown equivalent"
 
 
 def test_dip_share_tells_bimodal_from_unimodal():
