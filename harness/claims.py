@@ -393,7 +393,7 @@ class Verdict:
     def row(self) -> str:
         ci = f"[{_num(self.ci_low)}, {_num(self.ci_high)}]"
         gated = " (gated)" if "gated:" in self.note else ""
-        return (f"{self.id:28s} {self.verdict + gated:20s} est {_num(self.estimate):>9s} 95% CI {ci:22s} "
+        return (f"{self.id:28s} {self.verdict + gated:21s} est {_num(self.estimate):>9s} 95% CI {ci:22s} "
                 f"p {_p(self.p_value):>7s} p_adj {_p(self.p_adj):>7s}  n {self.n_runs} "
                 f"({self.n_polytopes} polytopes, {self.n_excluded} excl.)")
 
