@@ -20,7 +20,6 @@ import importlib.util
 import math
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -499,8 +498,11 @@ def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = Non
             unit_nat = v
         elif scale == "ratio_of_means":
             data = t[["num", "den"]].to_numpy(float)
-            boot = stats.cluster_bootstrap(data, cl, stats.ratio_of_cluster_means(cl, 0, 1), n_boot=n_boot, rng=rng,
-                                           log_scale=True)
+            ratio = stats.ratio_of_cluster_means(cl, 0, 1)
+            point = float(ratio(np.ones((1, len(data))), data)[0])
+            # a ratio of 0 (or no finite ratio) has no log: its interval is then built as it is
+            boot = stats.cluster_bootstrap(data, cl, ratio, n_boot=n_boot, rng=rng,
+                                           log_scale=0 < point < np.inf)
             est, lo, hi = boot.estimate, boot.ci.low, boot.ci.high
             test = stats.cluster_mean_test(v, cl, 0.0)  # its mean of polytope means is num - den
             detail.update(mean_num=float(data[:, 0].mean()), mean_den=float(data[:, 1].mean()))
@@ -690,5 +692,3 @@ def models_needed(claims: list[Claim]) -> list[str]:
                 out.append(m)
     return out
 
-
-Transform = Callable[[pd.DataFrame], pd.DataFrame]

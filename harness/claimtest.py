@@ -4,7 +4,6 @@ A counter-table is the study's own run table changed so that the claim's truth c
 (two models swapped, a column scaled); a check that cannot turn its verdict on it is no check."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -121,10 +120,6 @@ def grad_points(model: str, fn: Callable[[pd.Series], pd.Series]) -> Transform:
         return runs, p
 
     return t
-
-
-def is_finite(x: float) -> bool:
-    return x is not None and math.isfinite(x)
 
 
 def chain(*transforms: Transform) -> Transform:

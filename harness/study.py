@@ -15,6 +15,7 @@ from .config import (
     MAIN_MODELS,
     POINT_COLUMNS,
     REGIONS,
+    RUN_ID_COLUMNS,
     RUN_MEASURE_COLUMNS,
     Measure,
     Protocol,
@@ -87,8 +88,8 @@ def measure_runs(specs: list[RunSpec], params: dict[str, np.ndarray], tasks: dic
                                measure_cfg)
         for j, i in enumerate(idx):
             s = specs[i]
-            row = {"key": s.key, "model": s.variant.name, "arch": s.variant.arch, "p": s.variant.p,
-                   "reg": s.variant.reg, "lam": s.variant.lam, "polytope": s.polytope, "seed": s.seed}
+            row = dict(zip(RUN_ID_COLUMNS, (s.key, s.variant.name, s.variant.arch, s.variant.p, s.variant.reg,
+                                            s.variant.lam, s.polytope, s.seed), strict=True))
             row.update({c: cols[c][j].item() if hasattr(cols[c][j], "item") else cols[c][j]
                         for c in RUN_MEASURE_COLUMNS})
             for k in PARAM_NAMES:

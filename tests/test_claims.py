@@ -231,3 +231,9 @@ def test_a_new_claim_file_is_picked_up_everywhere(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "lp-interior-below-boundary-NEW" in (tmp_path / "rep" / "index.html").read_text()
+
+
+def test_a_ratio_whose_numerator_is_zero_everywhere_is_reported_not_raised():
+    runs = table(1.0, 0.0).assign(zero=lambda d: np.where(d["model"] == "lp", 0.0, d["pos"]))
+    v = verdict(Claim("z", "x", RatioOfMeans("zero", "lp", "linear"), direction="<"), runs)
+    assert v.estimate == 0 and v.verdict == "supported"
