@@ -52,7 +52,7 @@ from .claims import (
     Verdict,
     WithinDiff,
     WithinRatio,
-    decide,
+    decide_all,
 )
 from .errors import HarnessError
 
@@ -288,12 +288,13 @@ def holm_rows(p: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Rep:
-    """The fields of a Verdict that `claims.decide` reads, for one resampled study."""
+    """The fields of a Verdict that `claims.decide_all` reads, for one resampled study."""
 
     estimate: float
     null: float
     ci_low: float
     ci_high: float
+    p_value: float
     detail: dict
     note: str = ""
     verdict: str = ""
@@ -302,7 +303,7 @@ class _Rep:
 
 def _words(claims: Sequence[Claim], reps: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Verdict words (R, K) and Holm-adjusted p (R, K) of every claim in every resampled study:
-    Holm within each claim group, then `decide` (and `requires`) exactly as evaluate_all does."""
+    Holm within each claim group (vectorised), then claims.decide_all, as evaluate_all does."""
     K = len(claims)
     R = len(next(iter(reps.values()))["p"])
     p = np.column_stack([reps[c.id]["p"] for c in claims])  # (R, K)
@@ -312,21 +313,11 @@ def _words(claims: Sequence[Claim], reps: dict[str, dict[str, np.ndarray]]) -> t
         p_adj[:, idx] = holm_rows(p[:, idx])
     words = np.empty((R, K), dtype=object)
     for r in range(R):
-        raw = {c.id: _Rep(float(reps[c.id]["estimate"][r]), c.null_value, float(reps[c.id]["ci_low"][r]),
-                          float(reps[c.id]["ci_high"][r]),
-                          {"beyond_margin_p": float(reps[c.id]["beyond_margin_p"][r])})
-               for c in claims}
-        size = {g: int((~np.isnan(p[r, [k for k, c in enumerate(claims) if c.group == g]])).sum())
-                for g in {c.group for c in claims}}
-        out = {c.id: decide(c, raw[c.id], float(p_adj[r, k]), None, size[c.group]) for k, c in enumerate(claims)}
-        if any(c.requires for c in claims):
-            for _ in range(K):
-                nxt = {c.id: decide(c, raw[c.id], float(p_adj[r, k]), out, size[c.group])
-                       for k, c in enumerate(claims)}
-                if all(nxt[i].verdict == out[i].verdict for i in out):
-                    break
-                out = nxt
-        words[r] = [out[c.id].verdict for c in claims]
+        raw = [_Rep(float(reps[c.id]["estimate"][r]), c.null_value, float(reps[c.id]["ci_low"][r]),
+                    float(reps[c.id]["ci_high"][r]), float(p[r, k]),
+                    {"beyond_margin_p": float(reps[c.id]["beyond_margin_p"][r])})
+               for k, c in enumerate(claims)]
+        words[r] = [v.verdict for v in decide_all(list(claims), raw, p_adj[r])]
     return words, p_adj
 
 
