@@ -19,9 +19,9 @@ import time
 from distributed import LocalCluster
 
 from harness.config import Protocol, RunSpec, get_variant
-from harness.executors import DaskExecutor, LocalExecutor
-from harness.store import Store
-from harness.study import Study, ensure, train_chunk
+from harness.runs.executors import DaskExecutor, LocalExecutor
+from harness.runs.store import Store
+from harness.runs.study import Study, ensure, train_chunk
 
 WARM_UP = [RunSpec(get_variant(m), 0, 10_000, Protocol(epochs=1)) for m in ("lp", "linear")]
 

@@ -9,8 +9,8 @@ import pytest
 
 from harness.claims import evaluate_all, load_claims, models_needed
 from harness.claimtest import DEFAULT_POLYTOPES, DEFAULT_SEEDS, size_label
-from harness.store import Store
-from harness.study import Study, ensure
+from harness.runs.store import Store
+from harness.runs.study import Study, ensure
 
 
 def pytest_addoption(parser):

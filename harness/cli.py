@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import HarnessError
+from harness.errors import HarnessError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +32,7 @@ def _add_selection(p: argparse.ArgumentParser, seeds: str = "0-29", polytopes: s
 
 
 def _add_scheduler(p: argparse.ArgumentParser) -> None:
-    from .executors import SCHEDULER_ENV
+    from harness.runs.executors import SCHEDULER_ENV
 
     p.add_argument("--scheduler", default=os.environ.get(SCHEDULER_ENV) or None,
                    help=f"train on the Dask distributed cluster at tcp://HOST:PORT (its workers in this project's "
@@ -175,7 +175,7 @@ def _device(name: str, executor=None) -> str:
     """cpu, cuda or auto, checked where the training runs (here, or every Dask worker)."""
     if name == "cpu":
         return name
-    from .executors import LocalExecutor
+    from harness.runs.executors import LocalExecutor
 
     has_cuda = (executor or LocalExecutor()).has_cuda()
     if name == "auto":
@@ -187,17 +187,17 @@ def _device(name: str, executor=None) -> str:
 
 
 def _study(args):
-    from .config import parse_models, parse_range
-    from .study import Study
+    from harness.config import parse_models, parse_range
+    from harness.runs.study import Study
 
     return Study(tuple(parse_models(args.models)), tuple(parse_range(args.polytopes, "polytopes")),
                  tuple(parse_range(args.seeds, "seeds")))
 
 
 def cmd_run(args) -> int:
-    from .executors import make_executor
-    from .store import Store
-    from .study import EnsureStats, ensure, summary
+    from harness.runs.executors import make_executor
+    from harness.runs.store import Store
+    from harness.runs.study import EnsureStats, ensure, summary
 
     study = _study(args)
     _threads(args.threads)
@@ -223,9 +223,9 @@ def _pd_opts():
 
 
 def cmd_export(args) -> int:
-    from .export import export
-    from .store import Store
-    from .study import ensure
+    from harness.runs.export import export
+    from harness.runs.store import Store
+    from harness.runs.study import ensure
 
     study = _study(args)
     _threads(args.threads)
@@ -240,8 +240,8 @@ def cmd_export(args) -> int:
 def cmd_reproduce(args) -> int:
     import torch
 
-    from .reference import reproduce
-    from .writeup import DECIMALS, WRITEUP_SEED0
+    from harness.train.reference import reproduce
+    from harness.writeup import DECIMALS, WRITEUP_SEED0
 
     torch.set_num_threads(1)
     res = reproduce(args.seed)
@@ -274,7 +274,7 @@ def _fmt(v, dec) -> str:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench
+    from harness.runs.bench import bench
 
     _threads(args.threads)
     bench(args)
@@ -283,9 +283,9 @@ def cmd_bench(args) -> int:
 
 def _claims_study(args, claims):
     """The study named by the selection options; models default to what the claims need."""
-    from .claims import models_needed
-    from .config import parse_models, parse_range
-    from .study import Study
+    from harness.analysis.discovery import models_needed
+    from harness.config import parse_models, parse_range
+    from harness.runs.study import Study
 
     models = parse_models(args.models) if args.models else parse_models(",".join(models_needed(claims)))
     return Study(tuple(models), tuple(parse_range(args.polytopes, "polytopes")), tuple(parse_range(args.seeds, "seeds")))
@@ -305,8 +305,9 @@ def _claims_for(claims, models) -> list:
 
 
 def cmd_claims(args) -> int:
-    from .claims import evaluate_all, load_claims, select
-    from .runs_io import read_run_table
+    from harness.analysis.discovery import load_claims, select
+    from harness.analysis.verdicts import evaluate_all
+    from harness.runs.io import read_run_table
 
     claims = load_claims()
     wanted = {c.id for c in select(claims, args.claims)}  # the whole family is evaluated (Holm, requires)
@@ -320,8 +321,8 @@ def cmd_claims(args) -> int:
             claims = [c for c in claims if not c.statistic.needs_points]
         claims = _claims_for(claims, runs["model"].unique())
     else:
-        from .store import Store
-        from .study import ensure_stored
+        from harness.runs.store import Store
+        from harness.runs.study import ensure_stored
 
         study = _claims_study(args, claims)
         claims = _claims_for(claims, [m.name for m in study.models])
@@ -338,11 +339,13 @@ def cmd_claims(args) -> int:
 def cmd_report(args) -> int:
     import time
 
-    from .claims import evaluate_all, load_claims
-    from .executors import make_executor
-    from .report import provenance, write_report
-    from .store import Store
-    from .study import EnsureStats, ensure
+    from harness.analysis.discovery import load_claims
+    from harness.analysis.verdicts import evaluate_all
+    from harness.render.report import write_report
+    from harness.runs.executors import make_executor
+    from harness.runs.provenance import provenance
+    from harness.runs.store import Store
+    from harness.runs.study import EnsureStats, ensure
 
     t0 = time.perf_counter()
     claims = load_claims()
@@ -370,7 +373,7 @@ def _robustness_sections(args, claims, study, runs, points, verdicts, store, dev
     """The report's multiverse, seeds-needed and seed-0 sections (report --multiverse)."""
     if args.multiverse == "none":
         return []
-    from .multiverse import report_sections
+    from harness.pipeline import report_sections
 
     return report_sections(claims, runs, points, verdicts, plan_name=args.multiverse, main_size=_size(study),
                            store=store, device=device, progress=not args.no_progress, executor=executor)
@@ -389,13 +392,15 @@ def _size(study) -> str:
 
 
 def cmd_multiverse(args) -> int:
-    from .claims import evaluate_all, load_claims, select
-    from .config import parse_range
-    from .executors import make_executor
-    from .multiverse import as_json, multiverse, table_text
-    from .power import power_curves
-    from .store import Store
-    from .study import ensure
+    from harness.analysis.discovery import load_claims, select
+    from harness.analysis.power import power_curves
+    from harness.analysis.verdicts import evaluate_all
+    from harness.config import parse_range
+    from harness.pipeline import multiverse
+    from harness.render.text import as_json, table_text
+    from harness.runs.executors import make_executor
+    from harness.runs.store import Store
+    from harness.runs.study import ensure
 
     claims = select(load_claims(), args.claims)
     study = _claims_study(args, claims)

@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .errors import HarnessError
+from harness.errors import HarnessError
 
 # Bumped whenever a change alters what a run produces; part of every store key.
 ENGINE_VERSION = "3"
@@ -197,16 +197,3 @@ class RunSpec:
                            "polytope": self.polytope, "seed": self.seed, "engine": ENGINE_VERSION},
                           sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-# The columns of the run table, named once (issue 2). Measurement columns follow the keys.
-RUN_ID_COLUMNS = ["key", "model", "arch", "p", "reg", "lam", "polytope", "seed"]
-RUN_MEASURE_COLUMNS = [
-    "status", "accuracy", "majority_rate", "collapsed", "final_active_frac", "n_interior",
-    "flat_count", "flat_frac", "grad_interior", "grad_boundary", "grad_exterior",
-    "active_inside", "active_outside", "center_active_n", "center_active_absw",
-    "center_inactive_absw", "min_absw", "n_absw_lt_001", "n_absw_lt_01", "n_negative_w",
-    "neg_w_mass", "flipped_flat_count", "flipped_flat_frac", "flipped_accuracy",
-]
-POINT_COLUMNS = ["key", "point", "grad_norm", "distance", "region"]
-REGIONS = ("interior", "boundary", "exterior")

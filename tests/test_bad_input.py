@@ -95,9 +95,9 @@ API = [
     (lambda: Variant("x", "linear", reg="l2"), "unknown regulariser"),
     (lambda: Variant("x", "linear", reg="l1"), "lam > 0"),
     (lambda: parse_range("3-1", "seeds"), "reversed"),
-    (lambda: __import__("harness.task", fromlist=["x"]).study_task(0, Protocol(box=1000.0, n_test=20)),
+    (lambda: __import__("harness.train.task", fromlist=["x"]).study_task(0, Protocol(box=1000.0, n_test=20)),
      "no interior test point"),
-    (lambda: __import__("harness.study", fromlist=["x"]).Study((), (0,), (0,)), "no models"),
+    (lambda: __import__("harness.runs.study", fromlist=["x"]).Study((), (0,), (0,)), "no models"),
     (lambda: __import__("harness.claims", fromlist=["x"]).load_claims("/no/such/folder"), "no claims folder"),
     (lambda: __import__("harness.config", fromlist=["x"]).Measure(center="median"), "center"),
 ]

@@ -191,7 +191,7 @@ def test_every_claim_file_declares_loadable_claims():
 
 NEW_CLAIM = '''"""Lp's interior is flatter than its boundary band (a new claim, one short file)."""
 from harness.claims import Claim, PairedRatio
-from harness.claimtest import assert_turns, assert_verdict, swap
+from harness.testing.claimtest import assert_turns, assert_verdict, swap
 
 CLAIM = Claim(
     id="lp-interior-below-boundary-NEW",

@@ -12,13 +12,14 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from harness import executors
 from harness.cli import main
 from harness.config import Protocol
 from harness.errors import HarnessError
-from harness.executors import DaskExecutor
-from harness.store import Store
-from harness.study import Study, ensure, run_table
+from harness.runs import executors
+from harness.runs.executors import DaskExecutor
+from harness.runs.store import Store
+from harness.runs.study import Study, ensure
+from harness.schema import run_table
 
 STUDY = Study.of(("lp", "linear"), polytopes=2, seeds=3, protocol=Protocol(epochs=5))
 CHUNK = 2  # 12 runs in 6 chunks, so that both workers get several

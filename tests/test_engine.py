@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from harness.config import VARIANTS, RunSpec
-from harness.engine import make_batch, train_batch
-from harness.reference import train_study_run
-from harness.seeding import epoch_perms, init_params
-from harness.task import study_task, study_train_data
+from harness.train.engine import make_batch, train_batch
+from harness.train.reference import train_study_run
+from harness.train.seeding import epoch_perms, init_params
+from harness.train.task import study_task, study_train_data
 
 ALL = ["lp", "linear", "lp2", "linear+l1(0.01)", "linear+nonneg_soft(0.5)", "linear+nonneg_hard"]
 

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness import engine_torch
 from harness.config import VARIANTS, Protocol, RunSpec
-from harness.engine import _LINEAR, _LP, _REG_CODE, make_batch, train_batch
-from harness.engine_torch import train_torch
-from harness.study import train_chunk
+from harness.runs.study import train_chunk
+from harness.train import engine_torch
+from harness.train.batch import _LINEAR, _LP, _REG_CODE
+from harness.train.engine import make_batch, train_batch
+from harness.train.engine_torch import train_torch
 
 MIXED = ["lp", "linear", "lp2", "linear+l1(0.01)", "linear+nonneg_soft(0.5)", "linear+nonneg_hard"]
 

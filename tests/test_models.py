@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from harness.config import VARIANTS, Protocol, Variant
-from harness.measure import Arch, forward
-from harness.reference import build, read_params
-from harness.study import tasks_for
+from harness.runs.study import tasks_for
+from harness.train.measure import Arch, forward
+from harness.train.reference import build, read_params
 
 
 @pytest.mark.parametrize("p", [1.0, 2.0, 3.0])

@@ -5,20 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.analysis.multiverse import CHOICES, DEFAULT, MEASURE_COLUMNS, Remeasured, decide_family, plan, run
 from harness.claims import Claim, PairedDiff, evaluate, evaluate_all
-from harness.config import REGIONS, RUN_MEASURE_COLUMNS, Measure, Protocol
-from harness.multiverse import (
-    CHOICES,
-    DEFAULT,
-    MEASURE_COLUMNS,
-    Remeasured,
-    as_json,
-    decide_family,
-    plan,
-    run,
-    table_text,
-)
-from harness.study import remeasure
+from harness.config import Measure, Protocol
+from harness.render.text import as_json, table_text
+from harness.runs.study import remeasure
+from harness.schema import REGIONS, RUN_MEASURE_COLUMNS
 
 POLYTOPES, SEEDS = 6, 8
 
@@ -131,7 +123,7 @@ def test_crossed_settings_are_composed_from_one_measurement_per_value():
     """Remeasured takes each setting's columns from a measurement that had its value: the
     composed table equals measuring the crossed setting directly."""
     base_runs, base_points = remeasure(_random_params(), Protocol(), Measure())
-    source = Remeasured(base_runs, base_points, Protocol())
+    source = Remeasured(base_runs, base_points, Protocol(), remeasure)
     crossed = Measure(flat_threshold=2.0, band=0.1, center="chebyshev")
     source.prepare([Measure(flat_threshold=0.5, band=0.3), crossed])
     runs, points = source.tables(crossed)
@@ -157,8 +149,9 @@ def test_text_and_json_name_every_claim():
 
 def test_report_sections_are_built_from_the_results():
     """The three report sections: real tables (a row per claim) and inline SVG figures."""
-    from harness.multiverse import multiverse_section
-    from harness.power import power_curves, power_section, seed0_section, seed_zero
+    from harness.analysis.power import power_curves
+    from harness.analysis.seedzero import seed_zero
+    from harness.render.sections import multiverse_section, power_section, seed0_section
 
     runs, points = _tables()
     mv = run([FLAT, ACC], (runs, points), plan("analysis"), remeasure_fn=planted_remeasure,

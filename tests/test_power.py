@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from harness import stats
+from harness.analysis import stats
+from harness.analysis.power import analytic_power, holm_rows, power_curves
+from harness.analysis.seedzero import seed_zero, seed_zero_value
 from harness.claims import Claim, PairedRatio, RunMean, evaluate_all
-from harness.power import analytic_power, holm_rows, power_curves, seed_zero, seed_zero_value
 
 P, S = 10, 30
 

@@ -11,12 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import figures
 from harness.claims import Claim, RunMean, Slope, evaluate_all, load_claims
 from harness.config import Protocol
-from harness.report import BADGE, Figure, Section, Table, fmt, fmt_ci, fmt_p, provenance, write_report
-from harness.store import Store
-from harness.study import EnsureStats, Study, ensure
+from harness.render import figures
+from harness.render.format import fmt, fmt_ci, fmt_p
+from harness.render.page import Figure, Section, Table
+from harness.render.report import BADGE, write_report
+from harness.runs.provenance import provenance
+from harness.runs.store import Store
+from harness.runs.study import EnsureStats, Study, ensure
 
 MODELS = ("lp", "linear", "lp2", "linear+l1(0.01)")
 

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.config import Protocol
-from harness.store import Store
-from harness.study import EnsureStats, Study, ensure, run_table, summary
+from harness.runs.store import Store
+from harness.runs.study import EnsureStats, Study, ensure, summary
+from harness.schema import run_table
 
 HARNESS = [sys.executable, "-m", "harness"]
 

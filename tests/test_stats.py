@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.stats import (
+from harness.analysis.stats import (
     Interval,
     cluster_bootstrap,
     cluster_bootstrap_slope,

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from harness.config import Protocol
-from harness.export import export
-from harness.measure import Arch, measure
-from harness.store import Store
-from harness.study import EnsureStats, Study, ensure, run_table
-from harness.task import Polytope, TaskData
+from harness.runs.export import export
+from harness.runs.store import Store
+from harness.runs.study import EnsureStats, Study, ensure
+from harness.schema import run_table
+from harness.train.measure import Arch, measure
+from harness.train.task import Polytope, TaskData
 
 
 @pytest.fixture

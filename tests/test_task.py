@@ -4,7 +4,7 @@ import pytest
 
 from harness.config import Measure, Protocol
 from harness.errors import HarnessError
-from harness.task import experiment_task, regions, study_task
+from harness.train.task import experiment_task, regions, study_task
 
 
 def test_normals_are_unit_at_jittered_angles_and_radii_in_range():

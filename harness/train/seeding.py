@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .config import Protocol, Variant
+from harness.config import Protocol, Variant
 
 _TAG_INIT, _TAG_SHUFFLE = 0x1417, 0x5407
 _FAMILY_CODE = {"lp": 1, "linear": 2}

@@ -10,25 +10,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import (
-    ENGINE_VERSION,
-    MAIN_MODELS,
-    POINT_COLUMNS,
-    REGIONS,
-    RUN_ID_COLUMNS,
-    RUN_MEASURE_COLUMNS,
-    Measure,
-    Protocol,
-    RunSpec,
-    Variant,
-    get_variant,
-)
-from .engine import group_by_protocol, make_batch, train_batch
-from .errors import HarnessError
-from .measure import Arch, measure
-from .seeding import PARAM_NAMES
-from .store import Store
-from .task import TaskData, study_task
+from harness.config import ENGINE_VERSION, MAIN_MODELS, Measure, Protocol, RunSpec, Variant, get_variant
+from harness.errors import HarnessError
+from harness.runs.store import Store
+from harness.schema import POINT_COLUMNS, REGIONS, RUN_ID_COLUMNS, RUN_MEASURE_COLUMNS
+from harness.train.engine import group_by_protocol, make_batch, train_batch
+from harness.train.measure import Arch, measure
+from harness.train.seeding import PARAM_NAMES
+from harness.train.task import TaskData, study_task
 
 PARAM_COLUMNS = [f"param_{k}" for k in PARAM_NAMES]
 
@@ -122,7 +111,7 @@ def params_from_rows(runs: pd.DataFrame, protocol: Protocol) -> dict[str, np.nda
 def remeasure(runs: pd.DataFrame, protocol: Protocol, measure_cfg: Measure) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The same trained runs measured under other analysis settings (flat threshold, band,
     centre): no training, the stored parameters are enough."""
-    from .config import VARIANTS, get_variant
+    from harness.config import VARIANTS, get_variant
 
     specs = [RunSpec(VARIANTS.get(m) or get_variant(m), int(pl), int(sd), protocol)
              for m, pl, sd in zip(runs["model"], runs["polytope"], runs["seed"])]
@@ -212,7 +201,7 @@ def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device
                    stats: EnsureStats, executor=None) -> None:
     from tqdm import tqdm
 
-    from .executors import LocalExecutor
+    from harness.runs.executors import LocalExecutor
 
     executor = executor or LocalExecutor()
     bar = tqdm(total=len(missing), unit="run", disable=not progress, desc="training")
@@ -224,12 +213,6 @@ def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device
             bar.update(len(runs))
     finally:
         bar.close()
-
-
-def run_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The tidy run table without stored parameters and store bookkeeping."""
-    drop = [c for c in runs.columns if c.startswith("param_") or c.startswith("_")]
-    return runs.drop(columns=drop)
 
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:

@@ -10,13 +10,13 @@ import time
 import numpy as np
 import torch
 
-from .config import VARIANTS, Protocol, RunSpec
-from .engine import make_batch, train_batch
-from .errors import HarnessError
-from .reference import train_study_run
-from .seeding import epoch_perms
-from .store import Store
-from .study import Study, ensure, measure_runs, tasks_for
+from harness.config import VARIANTS, Protocol, RunSpec
+from harness.errors import HarnessError
+from harness.runs.store import Store
+from harness.runs.study import Study, ensure, measure_runs, tasks_for
+from harness.train.engine import make_batch, train_batch
+from harness.train.reference import train_study_run
+from harness.train.seeding import epoch_perms
 
 
 def _specs(n: int, offset: int = 0) -> list[RunSpec]:

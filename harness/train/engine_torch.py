@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from numba import njit, prange
 
-from .config import Protocol
-from .engine import _LP, _REG_CODE, Batch
-from .seeding import PARAM_NAMES, fill_permutation
+from harness.config import Protocol
+from harness.train.batch import _LP, _REG_CODE, Batch
+from harness.train.seeding import PARAM_NAMES, fill_permutation
 
 _PERM_BYTES = 64 * 2**20  # shuffle indices shipped to the device at a time
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Measure, Protocol
-from .task import TaskData, regions
+from harness.config import Measure, Protocol
+from harness.train.task import TaskData, regions
 
 
 @dataclass(frozen=True)

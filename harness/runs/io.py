@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import POINT_COLUMNS, REGIONS
-from .errors import HarnessError
+from harness.errors import HarnessError
+from harness.schema import POINT_COLUMNS, REGIONS
 
 # What the claims read, and the type each must have.
 REQUIRED = {

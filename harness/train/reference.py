@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import Protocol, Variant
-from .seeding import PARAM_NAMES
+from harness.config import Protocol, Variant
+from harness.train.seeding import PARAM_NAMES
 
 
 class LpNet(nn.Module):
@@ -129,9 +129,9 @@ def reproduce(seed: int = 0, protocol: Protocol | None = None,
     """The write-up's experiment with its own seeding (PROTOCOL.md): one seed drives the
     polytope, the data, torch's initialisation and the shuffles; Lp trains first, then
     Linear, continuing both generators. Returns each model's run-table measurements."""
-    from .config import VARIANTS
-    from .measure import Arch, measure
-    from .task import experiment_task
+    from harness.config import VARIANTS
+    from harness.train.measure import Arch, measure
+    from harness.train.task import experiment_task
 
     protocol = protocol or Protocol()
     task, x, y, rng = experiment_task(seed, protocol)

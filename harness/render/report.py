@@ -1,6 +1,6 @@
 """The HTML report: one self-contained page, `index.html`, with the run table (`runs.csv`)
 beside it. Reads the run table, the per-point table, the claims and their verdicts; draws
-with harness.figures; renders harness/templates/report.html with jinja2 (autoescaping on).
+with harness.figures; renders harness/render/templates/report.html with jinja2 (autoescaping on).
 
 Later work adds sections (`Section`: a title, an introduction, figures and tables) that are
 rendered after the per-claim sections. Every number on the page goes through `fmt` / `fmt_p`.
@@ -9,46 +9,37 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import platform
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import jinja2
 import numpy as np
 import pandas as pd
 
-from . import figures as figs
-from . import stats
-from .claims import (
+from harness.analysis import stats
+from harness.analysis.statistics import (
     ALPHA,
-    N_BOOT,
     RULES,
-    VERDICTS,
-    Claim,
     DipShare,
     PairedDiff,
     PairedRatio,
     RatioOfMeans,
     RunMean,
-    Verdict,
     WithinDiff,
     WithinRatio,
     included,
 )
-from .config import REGS, VARIANTS, Measure
-from .study import EnsureStats, run_table
-from .writeup import WRITEUP_SEED0
+from harness.analysis.verdicts import N_BOOT, VERDICTS, Claim, Verdict
+from harness.config import REGS, VARIANTS, Measure
+from harness.render import figures as figs
+from harness.render.format import _ranges, _slug, fmt, fmt_ci, fmt_p, fmt_pct, ordinal
+from harness.render.page import Figure, Section
+from harness.schema import run_table
+from harness.writeup import WRITEUP_SEED0
 
-PACKAGES = ("torch", "numpy", "scipy", "statsmodels", "numba", "pandas", "matplotlib", "diptest", "jinja2")
 REPORT_SEED = 0  # the bootstrap of the report's descriptive intervals: same data, same page
 SMALL_MULTIPLES = 12
 
@@ -71,208 +62,10 @@ RULE_TEXT = {
 }
 
 # The page's own section ids; a later section with one of these ids gets a prefixed anchor.
-PAGE_SECTIONS = ("headline", "trainability", "writeup-figures", "claims", "ablations", "methods", "provenance")
-
 RULE_SHORT = {"exclude_collapsed": "runs that learned the task", "all": "every finite run, collapsed or not"}
 
 
 # -- what later work fills in ----------------------------------------------------------------
-@dataclass(frozen=True)
-class Figure:
-    """A figure of the page: `svg` is an <svg> element from harness.figures (trusted markup,
-    inserted as is); `caption` is plain text and says what to see."""
-
-    id: str
-    svg: str
-    caption: str
-
-    @property
-    def anchor(self) -> str:
-        return "fig-" + _slug(self.id)
-
-    def __post_init__(self) -> None:
-        s = self.svg.lstrip()
-        if not (s.startswith("<svg") and s.rstrip().endswith("</svg>")):
-            raise ValueError(f"figure {self.id!r}: `svg` must be one <svg> element (harness.figures.to_svg)")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A plain table: cells are text (escaped) or numbers (printed with fmt)."""
-
-    columns: Sequence[str]
-    rows: Sequence[Sequence[object]]
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Section:
-    """A section after the per-claim ones: `intro` is plain text (blank lines separate
-    paragraphs); everything is escaped except the figures' SVG."""
-
-    id: str
-    title: str
-    intro: str = ""
-    figures: Sequence[Figure] = ()
-    tables: Sequence[Table] = ()
-
-    @property
-    def anchor(self) -> str:
-        slug = _slug(self.id)
-        return f"section-{slug}" if slug in PAGE_SECTIONS else slug
-
-    @property
-    def paragraphs(self) -> list[str]:
-        return [p.strip() for p in re.split(r"\n\s*\n", self.intro) if p.strip()]
-
-
-# -- numbers as text -----------------------------------------------------------------------------
-def fmt(v: object, digits: int = 3) -> str:
-    """A number with `digits` significant digits: 0.0123, 6.91, 105, 12,300, 3.01e-4; integers
-    as they are; None and NaN as "n/a"; text unchanged."""
-    if v is None:
-        return "n/a"
-    if isinstance(v, str):
-        return v
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if x == 0:
-        return "0"
-    a = abs(x)
-    if a < 1e-3:
-        mant, exp = f"{x:.{digits - 1}e}".split("e")
-        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-        return f"{mant}e{int(exp)}"
-    if a >= 10 ** digits:
-        return f"{float(f'{x:.{digits}g}'):,.0f}"
-    return f"{x:.{digits}g}"
-
-
-def fmt_p(p: float | None) -> str:
-    """A p-value: "<1e-4" below 1e-4, "3.2e-4" below 1e-3, else 3 significant digits."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "n/a"
-    if p < 1e-4:
-        return "<1e-4"
-    if p < 1e-3:
-        return fmt(p, 2)
-    return f"{p:.3g}"
-
-
-def fmt_ci(low: float | None, high: float | None) -> str:
-    if low is None or high is None or (math.isnan(low) and math.isnan(high)):
-        return "n/a"
-    return f"[{fmt(low)}, {fmt(high)}]"
-
-
-def fmt_pct(share: float | None, digits: int = 3) -> str:
-    """A share in [0, 1] as a percentage: 0.388 -> 38.8%."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "n/a"
-    return f"{fmt(100 * share, digits)}%"
-
-
-def ordinal(x: float | None) -> str:
-    """A percentile as an ordinal: 93.4 -> 93rd."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    n = round(x)
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
-
-
-def _ranges(ids: Sequence[int]) -> str:
-    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8'."""
-    ids = sorted({int(i) for i in ids})
-    parts, start = [], None
-    for i, x in enumerate(ids):
-        if start is None:
-            start = x
-        if i + 1 == len(ids) or ids[i + 1] != x + 1:
-            parts.append(str(start) if start == x else f"{start}-{x}")
-            start = None
-    return ", ".join(parts)
-
-
-# -- provenance -----------------------------------------------------------------------------------
-def provenance(study, store, device: str, stats: EnsureStats, wall_s: float) -> dict:
-    """Where the numbers come from: versions, commit, study key, store, date, wall time, runs
-    trained vs found, device, platform and threads."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    commit, dirty = _git()
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "git_uncommitted_changes": dirty,
-        "study_key": study.key,
-        "study": study.describe(),
-        "store": str(Path(store.root).resolve()),
-        "runs_trained": int(stats.trained),
-        "runs_found": int(stats.found),
-        "wall_s": round(float(wall_s), 1),
-        "device": device,
-        "platform": platform.platform(),
-        "cpu": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "threads": _threads(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
-
-
-def _git() -> tuple[str, bool | None]:
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10,
-                              check=False)
-        if head.returncode != 0:
-            return "unknown", None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                                capture_output=True, text=True, timeout=10, check=False)
-        return head.stdout.strip(), bool(status.stdout.strip()) if status.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _threads() -> dict:
-    out = {}
-    if "numba" in sys.modules:
-        out["numba"] = sys.modules["numba"].get_num_threads()
-    if "torch" in sys.modules:
-        out["torch"] = sys.modules["torch"].get_num_threads()
-    return out
-
-
-# -- intervals for the descriptive parts -----------------------------------------------------------
 def _mean_ci(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> tuple[float, float, float, str]:
     """Mean of per-run values with its 95% two-level cluster-bootstrap interval (clusters:
     polytopes). A share on which every run agrees gets Wilson's interval with the number of
@@ -730,7 +523,7 @@ def _provenance_rows(prov: Mapping) -> tuple[list[tuple[str, str]], list[tuple[s
 
 # -- rendering ------------------------------------------------------------------------------------
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("harness.render", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(fmt=fmt, fmt_p=fmt_p, fmt_ci=fmt_ci, pct=fmt_pct)
     return env

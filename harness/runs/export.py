@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .study import Study, params_from_rows, run_table, tasks_for
+from harness.runs.study import Study, params_from_rows, tasks_for
+from harness.schema import run_table
 
 
 def export(runs: pd.DataFrame, study: Study, out: Path, points: pd.DataFrame | None = None) -> int:

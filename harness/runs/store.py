@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from .errors import HarnessError
+from harness.errors import HarnessError
 
 DEFAULT_CACHE = Path(".cache") / "mesa-harness"
 CACHE_ENV = "MESA_HARNESS_CACHE"

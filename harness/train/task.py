@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Measure, Protocol
-from .errors import HarnessError
+from harness.config import Measure, Protocol
+from harness.errors import HarnessError
 
 # Stream tags keep the study's random streams apart (polytope vs training data vs ...).
 _TAG_POLYTOPE, _TAG_TRAIN = 0x5017, 0x7241

@@ -6,28 +6,24 @@ On the CPU the whole training loop of one model (forward, hand-written backward,
 Adam, projection) is one fused numba kernel, and models run in parallel over the cores:
 eager torch spends its time in per-op dispatch and memory traffic for these 32-unit
 networks, a fused loop keeps a model's state in cache. On a GPU (`device="cuda"`) the same
-algorithm runs as torch tensors with a leading model axis (harness.engine_torch).
+algorithm runs as torch tensors with a leading model axis (harness.train.engine_torch).
 
-Training runs in float64: a model's numbers are then stable to the last digits that matter,
-whatever the batch composition or the thread count."""
+A model's numbers do not depend on the batch composition or the thread count: each
+model's loop runs alone in its kernel call. Studies train in float32 (the default of
+engine.train_batch); float64 matches the reference engine to 1e-15."""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
 
-from .config import Protocol, RunSpec
-from .seeding import PARAM_NAMES, fill_permutation, init_params, shuffle_key
-from .task import TaskData, study_task, study_train_data
+from harness.config import Protocol
+from harness.train.batch import _LP, Batch
+from harness.train.seeding import fill_permutation
+
 
 # Kinds of aggregation and of regulariser, as small integers for the kernel.
-_LINEAR, _LP = 0, 1
-_REG_CODE = {"none": 0, "l1": 1, "nonneg_soft": 2, "nonneg_hard": 3}
-
-
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, key, epochs, kind, p, reg, lam,
                lr, beta1, beta2, adam_eps, clip, eps, batch, steps):
@@ -227,59 +223,13 @@ def _train_many(W1, b1, w, b, c, e, X, Y, keys, epochs, kind, p, reg, lam,
                    kind[m], p[m], reg[m], lam[m], lr, beta1, beta2, adam_eps, clip, eps, batch, steps)
 
 
-@dataclass
-class Batch:
-    """Stacked inputs of N runs: initial parameters and training data, models along axis 0."""
-
-    specs: list[RunSpec]
-    params: dict[str, np.ndarray]  # W1 (N, H, d), b1 (N, H), w (N, H), b, c, e (N,)
-    x: np.ndarray  # (N, n_train, d)
-    y: np.ndarray  # (N, n_train)
-    keys: np.ndarray  # (N,) uint64 shuffle keys
-
-
-def make_batch(specs: list[RunSpec], tasks: dict[int, TaskData] | None = None) -> Batch:
-    tasks = {} if tasks is None else tasks
-    inits, xs, ys = [], [], []
-    for s in specs:
-        if s.polytope not in tasks:
-            tasks[s.polytope] = study_task(s.polytope, s.protocol)
-        x, y = study_train_data(tasks[s.polytope], s.seed, s.protocol)
-        inits.append(init_params(s.variant, s.polytope, s.seed, s.protocol))
-        xs.append(x)
-        ys.append(y)
-    params = {k: np.stack([i[k] for i in inits]).astype(np.float64) for k in PARAM_NAMES}
-    keys = np.array([shuffle_key(s.polytope, s.seed) for s in specs], dtype=np.uint64)
-    return Batch(list(specs), params, np.stack(xs).astype(np.float64), np.stack(ys).astype(np.float64), keys)
-
-
-def train_batch(batch: Batch, device: str = "cpu", dtype=np.float32) -> dict[str, np.ndarray]:
-    """Trains every run of the batch (one protocol; any mix of variants); returns the final
-    parameters stacked like batch.params, in float64 arrays holding `dtype` values."""
-    protos = {s.protocol for s in batch.specs}
-    if len(protos) != 1:
-        raise ValueError("one batch trains under one protocol")
-    pr = protos.pop()
+def train_numba(batch: Batch, pr: Protocol, kind: np.ndarray, p: np.ndarray, reg: np.ndarray, lam: np.ndarray,
+                dtype=np.float32) -> dict[str, np.ndarray]:
+    """The CPU path of engine.train_batch: every model of the batch in parallel over cores."""
     F = np.dtype(dtype).type
-    v = [s.variant for s in batch.specs]
-    kind = np.array([_LP if x.arch == "lp" else _LINEAR for x in v], dtype=np.int64)
-    p = np.array([x.p if x.arch == "lp" else 1.0 for x in v], dtype=F)
-    reg = np.array([_REG_CODE[x.reg] for x in v], dtype=np.int64)
-    lam = np.array([x.lam for x in v], dtype=F)
-    if device != "cpu":
-        from .engine_torch import train_torch
-
-        return train_torch(batch, pr, kind, p, reg, lam, device, dtype)
     out = {k: np.array(a, dtype=F, order="C") for k, a in batch.params.items()}  # a copy: batch stays as given
     _train_many(out["W1"], out["b1"], out["w"], out["b"], out["c"], out["e"],
                 batch.x.astype(F), batch.y.astype(F), batch.keys, pr.epochs, kind, p, reg, lam,
                 F(pr.lr), F(pr.beta1), F(pr.beta2), F(pr.adam_eps), F(pr.clip), F(pr.lp_eps),
                 pr.batch_size, pr.steps_per_epoch)
     return {k: a.astype(np.float64) for k, a in out.items()}
-
-
-def group_by_protocol(specs: list[RunSpec]) -> dict[Protocol, list[RunSpec]]:
-    groups: dict[Protocol, list[RunSpec]] = defaultdict(list)
-    for s in specs:
-        groups[s.protocol].append(s)
-    return groups

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from .errors import HarnessError
+from harness.errors import HarnessError
 
 SCHEDULER_ENV = "MESA_HARNESS_SCHEDULER"
 CONNECT_TIMEOUT_S = 5.0
@@ -69,7 +69,7 @@ class DaskExecutor:
     def _check_workers(self) -> None:
         """Workers present now must import this harness at this engine version, or their
         numbers would be stored under keys that promise ours."""
-        from .config import ENGINE_VERSION
+        from harness.config import ENGINE_VERSION
 
         try:
             versions = self.client.run(_engine_version)
@@ -149,7 +149,7 @@ def _run_chunk(fn: Callable, chunk, host_threads: dict[str, int], numba_threads:
 
 
 def _engine_version() -> str:
-    from .config import ENGINE_VERSION
+    from harness.config import ENGINE_VERSION
 
     return ENGINE_VERSION
 

@@ -1,0 +1,90 @@
+"""The data flow in one place: study -> run tables -> verdicts -> robustness -> page.
+Each stage is usable alone; this module wires them for the CLI, the pytest plugin and
+notebooks."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis import power
+from harness.analysis.discovery import models_needed
+from harness.analysis.multiverse import Multiverse, Tables, plan, run
+from harness.analysis.seedzero import seed_zero
+from harness.analysis.verdicts import N_BOOT, Claim, Verdict
+from harness.config import Protocol
+from harness.render.sections import multiverse_section, power_section, seed0_section
+from harness.runs.study import remeasure
+
+
+def study_tables(claims: Sequence[Claim], polytopes: Sequence[int], seeds: Sequence[int], store, device: str = "cpu",
+                 progress: bool = False, executor=None) -> Callable[[Protocol], Tables]:
+    """train_tables for `run`: the claims' models on these polytopes and seeds under a
+    protocol, from the store, training what it lacks."""
+    from harness.config import get_variant
+    from harness.runs.study import Study, ensure
+
+    models = tuple(get_variant(m) for m in models_needed(list(claims)))
+
+    def tables(protocol: Protocol) -> Tables:
+        return ensure(Study(models, tuple(polytopes), tuple(seeds), protocol), store, device=device,
+                      progress=progress, executor=executor)
+
+    return tables
+
+
+def multiverse(claims: Sequence[Claim], main: Tables, plan_name: str = "default", *, store=None,
+               train_polytopes: Sequence[int] = range(10), train_seeds: Sequence[int] = range(10),
+               main_size: str = "", device: str = "cpu", n_boot: int = N_BOOT, progress: bool = False,
+               executor=None) -> Multiverse:
+    """`run` with a named plan and the training study from the store."""
+    specs = plan(plan_name)
+    train = None
+    train_size = f"{len(train_seeds)} seeds x {len(train_polytopes)} polytopes"
+    if any(s.trains for s in specs):
+        train = study_tables(claims, train_polytopes, train_seeds, store, device, progress, executor)
+    return run(claims, main, specs, train_tables=train, main_size=main_size, train_size=train_size if train else "",
+               remeasure_fn=remeasure, n_boot=n_boot, progress=progress, plan_name=plan_name)
+
+
+def seed0_run() -> dict[str, dict]:
+    """The write-up's own run (reference.reproduce(0)), with each model's per-point gradient
+    norms by region added as ["grad_norms"][region], for the seed-0 dip test."""
+    from harness.config import VARIANTS
+    from harness.schema import REGIONS
+    from harness.train.measure import Arch, measure
+    from harness.train.reference import reproduce
+    from harness.train.task import experiment_task
+
+    reproduced = reproduce(0)
+    protocol = Protocol()
+    task, _, _, _ = experiment_task(0, protocol)
+    for model, row in reproduced.items():
+        if "params" not in row:
+            continue
+        v = VARIANTS[model]
+        params = {k: np.asarray(a)[None] for k, a in row["params"].items()}
+        _, pts = measure(params, Arch(v.arch, v.p), [task], protocol)
+        row["grad_norms"] = {r: pts["grad_norm"][0][pts["region"][0] == i] for i, r in enumerate(REGIONS)}
+    return reproduced
+
+
+def report_sections(claims: Sequence[Claim], runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[Verdict],
+                    *, plan_name: str = "analysis", main_size: str = "", store=None, device: str = "cpu",
+                    train_polytopes: Sequence[int] = range(10), train_seeds: Sequence[int] = range(10),
+                    progress: bool = False, executor=None, reproduce_seed0: bool = True) -> list:
+    """The report's three sections: the multiverse (plan `plan_name`), seeds needed, and
+    whether seed 0 was typical. runs/points/verdicts: the report's study and its verdicts."""
+    mv = multiverse(claims, (runs, points), plan_name, store=store, train_polytopes=train_polytopes,
+                    train_seeds=train_seeds, main_size=main_size, device=device, progress=progress,
+                    executor=executor)
+    t1 = time.perf_counter()
+    curves = power.power_curves(claims, verdicts, runs, points)
+    t2 = time.perf_counter()
+    reproduced = seed0_run() if reproduce_seed0 else None
+    t3 = time.perf_counter()
+    out = [multiverse_section(mv, claims), power_section(curves, t2 - t1),
+           seed0_section(seed_zero(claims, verdicts, reproduced), verdicts, t3 - t2)]
+    return [s for s in out if s is not None]

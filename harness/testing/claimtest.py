@@ -1,0 +1,169 @@
+"""pytest support for claim files: the recorded-verdict check and counter-tables.
+
+A counter-table is the study's own run table changed so that the claim's truth changes
+(two models swapped, a column scaled); a check that cannot turn its verdict on it is no check."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+
+from harness.analysis.verdicts import POSITIVE, Claim, Verdict, decide, evaluate
+
+Tables = tuple[pd.DataFrame, pd.DataFrame]
+Transform = Callable[[pd.DataFrame, pd.DataFrame], Tables]
+
+DEFAULT_SEEDS = 30
+DEFAULT_POLYTOPES = 10
+
+
+def size_label(seeds: int, polytopes: int) -> str:
+    return f"{seeds}x{polytopes}"
+
+
+def figures(v: Verdict) -> str:
+    ci = f"[{v.ci_low:.4g}, {v.ci_high:.4g}]"
+    return (f"{v.verdict}: estimate {v.estimate:.4g}, 95% CI {ci}, p_adj {v.p_adj:.3g}, "
+            f"n {v.n_runs} runs on {v.n_polytopes} polytopes ({v.n_excluded} excluded)")
+
+
+def assert_verdict(claim: Claim, expected: dict, verdicts: dict[str, Verdict], size: str,
+                   record: Callable[[str, object], None] | None = None) -> None:
+    """Passes when the verdict is the one recorded for this study size (expected maps a size
+    like "30x10" to a verdict word, or to {claim id: word} for a file of several claims).
+    A recorded verdict that is not positive shows as xfail with the measured figures; any
+    change of verdict fails."""
+    v = verdicts[claim.id]
+    if record is not None:
+        record("verdict", v.row())
+    want = expected.get(size)
+    if isinstance(want, dict):
+        want = want.get(claim.id)
+    if want is None:
+        pytest.skip(f"no verdict recorded for size {size}; measured {figures(v)}")
+    if v.verdict != want:
+        pytest.fail(f"verdict of {claim.id} changed: recorded {want!r}, now {figures(v)}", pytrace=False)
+    if want not in POSITIVE:
+        pytest.xfail(f"the data do not support {claim.id}: {figures(v)}")
+
+
+def counter_verdict(claim: Claim, tables: Tables, transform: Transform) -> Verdict:
+    """The claim's verdict on a changed table, as a family of one (no Holm penalty: a
+    counter-table that still reads as supported without it would also with it)."""
+    runs, points = transform(*tables)
+    v = evaluate(claim, runs, points)
+    return decide(claim, v, v.p_value)
+
+
+def assert_turns_either_way(claim: Claim, tables: Tables, verdicts: dict[str, Verdict], make_false: Transform,
+                            make_true: Transform) -> Verdict:
+    """The claim's own verdict on the unchanged table (a family of one, `requires` not
+    applied, as on a counter-table) must turn: a positive one negative on `make_false`'s
+    table, any other positive on `make_true`'s. Either way the check is shown able to change
+    its mind, and a transform that changes nothing cannot pass."""
+    base = counter_verdict(claim, tables, lambda r, p: (r, p))
+    if base.verdict in POSITIVE:
+        return assert_turns(claim, tables, make_false, to=("contradicted", "not supported", "not shown equivalent"))
+    return assert_turns(claim, tables, make_true, to=POSITIVE)
+
+
+def assert_turns(claim: Claim, tables: Tables, transform: Transform, to: tuple[str, ...]) -> Verdict:
+    v = counter_verdict(claim, tables, transform)
+    assert v.verdict in to, f"on the counter-table {claim.id} still reads {figures(v)}; expected {to}"
+    return v
+
+
+# -- transforms ------------------------------------------------------------------------------
+def swap(a: str, b: str) -> Transform:
+    """Models a and b exchange their runs (per-point rows follow their run's key)."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        m = runs["model"].map({a: b, b: a}).fillna(runs["model"])
+        return runs.assign(model=m), points
+
+    return t
+
+
+def scale(model: str, column: str, factor: float) -> Transform:
+    """Multiplies one column of one model's runs."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        r = runs.copy()
+        sel = r["model"] == model
+        r.loc[sel, column] = r.loc[sel, column] * factor
+        return r, points
+
+    return t
+
+
+def assign(model: str, column: str, fn: Callable[[pd.DataFrame], object]) -> Transform:
+    """Sets one column of one model's runs to fn(those runs)."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        r = runs.copy()
+        sel = r["model"] == model
+        r.loc[sel, column] = fn(r.loc[sel])
+        return r, points
+
+    return t
+
+
+def grad_points(model: str, fn: Callable[[pd.Series], pd.Series]) -> Transform:
+    """Replaces the per-point gradient norms of one model's runs by fn(norms)."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        keys = set(runs.loc[runs["model"] == model, "key"])
+        p = points.copy()
+        sel = p["key"].isin(keys)
+        p.loc[sel, "grad_norm"] = fn(p.loc[sel, "grad_norm"]).to_numpy()
+        return runs, p
+
+    return t
+
+
+def chain(*transforms: Transform) -> Transform:
+    """Applies transforms in order."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        for f in transforms:
+            runs, points = f(runs, points)
+        return runs, points
+
+    return t
+
+
+def unimodal(model: str, seed: int = 0) -> Transform:
+    """Replaces one model's gradient norms by draws from one normal mode (mean 10, sd 1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return grad_points(model, lambda g: pd.Series(rng.normal(10.0, 1.0, len(g))))
+
+
+def copy_from(model: str, column: str, source: str) -> Transform:
+    """Sets one column of `model`'s runs to `source`'s values run for run (same polytope
+    and seed): the two then agree exactly."""
+
+    def t(runs: pd.DataFrame, points: pd.DataFrame) -> Tables:
+        src = runs[runs["model"] == source].set_index(["polytope", "seed"])[column]
+        r = runs.copy()
+        sel = r["model"] == model
+        r.loc[sel, column] = src.reindex(list(zip(r.loc[sel, "polytope"], r.loc[sel, "seed"]))).to_numpy()
+        return r, points
+
+    return t
+
+
+def bimodal(model: str, seed: int = 0) -> Transform:
+    """Replaces one model's gradient norms by a spike near zero (a third of the points) and
+    a wide mode from 5 to 18: the write-up's picture of a mesa."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def draw(g: pd.Series) -> pd.Series:
+        spike = rng.random(len(g)) < 1 / 3
+        return pd.Series(np.where(spike, rng.uniform(0, 0.3, len(g)), rng.uniform(5, 18, len(g))))
+
+    return grad_points(model, draw)
