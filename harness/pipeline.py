@@ -88,3 +88,59 @@ def report_sections(claims: Sequence[Claim], runs: pd.DataFrame, points: pd.Data
     out = [multiverse_section(mv, claims), power_section(curves, t2 - t1),
            seed0_section(seed_zero(claims, verdicts, reproduced), verdicts, t3 - t2)]
     return [s for s in out if s is not None]
+
+
+# -- the public API (harness/__init__.py re-exports these) -------------------------------------------
+def study(seeds: int | Sequence[int] | None = None, polytopes: int | Sequence[int] | None = None,
+          models: Sequence[str] | None = None, protocol: Protocol | None = None, claims_dir: str | None = None):
+    """A study: models x polytopes x seeds under a protocol (default PROTOCOL.md). `seeds` and
+    `polytopes` are a count (the first N) or explicit ids; models default to what the claims need."""
+    from harness.analysis.discovery import load_claims
+    from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS
+    from harness.runs.study import Study
+
+    models = list(models) if models is not None else models_needed(load_claims(claims_dir))
+    return Study.of(models, polytopes=DEFAULT_POLYTOPES if polytopes is None else polytopes,
+                    seeds=DEFAULT_SEEDS if seeds is None else seeds, protocol=protocol)
+
+
+def tables(study, cache: str | None = None, train: bool = True, device: str = "cpu",
+           progress: bool = False) -> Tables:
+    """(runs, points) of a study from the store at `cache` (default .cache/mesa-harness or
+    $MESA_HARNESS_CACHE), training what it lacks unless train=False."""
+    from harness.runs.store import Store
+    from harness.runs.study import ensure, ensure_stored
+
+    store = Store(cache)
+    return ensure(study, store, device=device, progress=progress) if train else ensure_stored(study, store)
+
+
+def verdicts(runs: pd.DataFrame, points: pd.DataFrame | None = None, claims: Sequence[Claim] | None = None,
+             claims_dir: str | None = None) -> list[Verdict]:
+    """Every claim's verdict on a run table (Holm within each family; `requires` applied).
+    claims default to the package's claims/ folder; those whose models the table lacks are left out."""
+    from harness.analysis.discovery import load_claims
+    from harness.analysis.verdicts import evaluate_all
+
+    claims = list(claims) if claims is not None else load_claims(claims_dir)
+    have = set(runs["model"].unique())
+    claims = [c for c in claims if set(c.models) <= have and (points is not None or not c.statistic.needs_points)]
+    return evaluate_all(claims, runs, points)
+
+
+def report(study, runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[Verdict], out: str = "reports/latest",
+           claims: Sequence[Claim] | None = None, claims_dir: str | None = None):
+    """Writes out/index.html and out/runs.csv for a study's tables and verdicts; returns the page's path.
+    The robustness sections (multiverse, power, seed 0) are the CLI's `report --multiverse`."""
+    from pathlib import Path
+
+    from harness.analysis.discovery import load_claims
+    from harness.render.report import write_report
+    from harness.runs.provenance import provenance
+    from harness.runs.store import Store
+    from harness.runs.study import EnsureStats
+
+    by_id = {c.id: c for c in (claims if claims is not None else load_claims(claims_dir))}
+    used = [by_id[v.id] for v in verdicts]
+    prov = provenance(study, Store(), "cpu", EnsureStats(), 0.0)
+    return write_report(Path(out), study, runs, points, used, list(verdicts), prov)
