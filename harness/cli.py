@@ -3,8 +3,6 @@ in one line on stderr and exit code 2, never a traceback."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -240,13 +238,15 @@ def cmd_export(args) -> int:
 def cmd_reproduce(args) -> int:
     import torch
 
+    from harness.jsonable import dumps
+    from harness.render.format import fmt
     from harness.train.reference import reproduce
     from harness.writeup import DECIMALS, WRITEUP_SEED0
 
     torch.set_num_threads(1)
     res = reproduce(args.seed)
     if args.json:
-        print(json.dumps({m: {k: v for k, v in r.items() if k != "params"} for m, r in res.items()}))
+        print(dumps({m: {k: v for k, v in r.items() if k != "params"} for m, r in res.items()}))
         return 0
     cols = [c for c in res["lp"] if c not in ("params",)]
     print(f"the experiment's own seeding, seed {args.seed} (write-up: seed 0)")
@@ -256,21 +256,9 @@ def cmd_reproduce(args) -> int:
         for m in ("lp", "linear"):
             v = res[m][c]
             w = WRITEUP_SEED0[m].get(c) if args.seed == 0 else None
-            cells += [_fmt(v, DECIMALS.get(c)), _fmt(w, DECIMALS.get(c))]
+            cells += ["" if x is None else fmt(x, 6, DECIMALS.get(c)) for x in (v, w)]
         print(f"{c:22s} {cells[0]:>10s} {cells[1]:>10s}   {cells[2]:>10s} {cells[3]:>10s}")
     return 0
-
-
-def _fmt(v, dec) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, (bool, str)):
-        return str(v)
-    if isinstance(v, float) and math.isnan(v):
-        return "n/a"
-    if dec is not None:
-        return f"{v:.{dec}f}"
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def cmd_bench(args) -> int:
@@ -307,6 +295,8 @@ def _claims_for(claims, models) -> list:
 def cmd_claims(args) -> int:
     from harness.analysis.discovery import load_claims, select
     from harness.analysis.verdicts import evaluate_all
+    from harness.jsonable import dumps
+    from harness.render.text import verdict_row
     from harness.runs.io import read_run_table
 
     claims = load_claims()
@@ -329,10 +319,10 @@ def cmd_claims(args) -> int:
         runs, points = ensure_stored(study, Store(args.cache))
     verdicts = [v for v in evaluate_all(claims, runs, points, rule=args.rule) if v.id in wanted]
     if args.json:
-        print(json.dumps([{**v.as_dict(), "ci_low": v.ci_low, "ci_high": v.ci_high} for v in verdicts]))
+        print(dumps([v.as_dict() for v in verdicts]))
         return 0
     for v in verdicts:
-        print(v.row())
+        print(verdict_row(v))
     return 0
 
 
@@ -396,6 +386,7 @@ def cmd_multiverse(args) -> int:
     from harness.analysis.power import power_curves
     from harness.analysis.verdicts import evaluate_all
     from harness.config import parse_range
+    from harness.jsonable import dumps
     from harness.pipeline import multiverse
     from harness.render.text import as_json, table_text
     from harness.runs.executors import make_executor
@@ -420,7 +411,7 @@ def cmd_multiverse(args) -> int:
                         device=device, progress=not args.no_progress, executor=executor)
     curves = power_curves(claims, evaluate_all(claims, runs, points), runs, points, seed_grid=grid, reps=args.reps)
     if args.json:
-        print(json.dumps(as_json(mv, curves)))
+        print(dumps(as_json(mv, curves)))
     else:
         print(table_text(mv, curves))
     return 0

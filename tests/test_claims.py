@@ -23,6 +23,7 @@ from harness.claims import (
     load_claims,
     models_needed,
 )
+from harness.render.text import verdict_row
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,7 +104,7 @@ def test_holm_runs_within_each_group_and_requires_gates_support():
     gated = Claim("gated", "x", PairedDiff("x", "lp", "linear"), requires=("gate",))
     vs = {v.id: v for v in evaluate_all([gate, gated], table(1.0, 0.0), n_boot=200)}
     assert vs["gate"].verdict != "equivalent" and vs["gated"].verdict == "not supported"
-    assert "gate is" in vs["gated"].note and "(gated)" in vs["gated"].row()
+    assert "gate is" in vs["gated"].note and "(gated)" in verdict_row(vs["gated"])
     orphan = Claim("orphan", "x", PairedDiff("x", "lp", "linear"), requires=("missing",))
     v = evaluate_all([orphan], table(1.0, 0.0), n_boot=200)[0]
     assert v.verdict == "not supported" and "missing was not evaluated" in v.note
@@ -175,7 +176,7 @@ def test_slope_claim_recovers_a_negative_slope():
 
 def test_verdict_prints_as_one_row_and_serialises():
     v = verdict(Claim("d", "x", PairedDiff("x", "lp", "linear")), table(1.0, 0.0))
-    assert "\n" not in v.row() and "supported" in v.row()
+    assert "\n" not in verdict_row(v) and "supported" in verdict_row(v)
     d = v.as_dict()
     json.dumps(d)
     assert {"id", "verdict", "estimate", "ci_low", "ci_high", "p_adj", "n_runs"} <= set(d)

@@ -40,6 +40,7 @@ from harness.analysis.statistics import DipShare
 from harness.analysis.verdicts import N_BOOT, POSITIVE, Claim, Verdict, decide_all, evaluate
 from harness.config import Measure, Protocol
 from harness.errors import HarnessError
+from harness.jsonable import jsonable
 
 Tables = tuple[pd.DataFrame, pd.DataFrame]
 
@@ -247,9 +248,9 @@ class Robustness:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["by_choice"] = {k: {"holds": h, "tested": n} for k, (h, n) in self.by_choice.items()}
         out["flips"] = list(self.flips)
-        out["share"] = None if math.isnan(self.share) else self.share
-        out["agree_share"] = None if math.isnan(self.agree_share) else self.agree_share
-        return out
+        out["share"] = self.share
+        out["agree_share"] = self.agree_share
+        return jsonable(out)
 
 
 @dataclass(frozen=True)

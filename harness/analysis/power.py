@@ -45,6 +45,7 @@ from harness.analysis.statistics import (
 )
 from harness.analysis.verdicts import Claim, Verdict, decide_all
 from harness.errors import HarnessError
+from harness.jsonable import jsonable
 
 SEED_GRID = (3, 5, 10, 20, 30, 50)
 POLYTOPE_GRID = (5, 10, 20, 40)
@@ -337,7 +338,7 @@ class PowerCurve:
     note: str = ""
 
     def as_dict(self) -> dict:
-        return {k: _json(getattr(self, k)) for k in self.__dataclass_fields__}
+        return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     @property
     def display(self) -> str:
@@ -346,17 +347,6 @@ class PowerCurve:
 
     def __str__(self) -> str:
         return f"{self.id}: seeds needed {self.display} (target {self.target})"
-
-
-def _json(v):
-    """Plain JSON values: tuples as lists, NaN and infinities as None."""
-    if isinstance(v, (tuple, list)):
-        return [_json(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def _needed(grid: Sequence[int], power: Sequence[float], target: float) -> int | None:

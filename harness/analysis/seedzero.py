@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.analysis import stats
-from harness.analysis.power import _json
 from harness.analysis.statistics import (
     ALPHA,
     RATIO_FLOOR,
@@ -21,6 +20,7 @@ from harness.analysis.statistics import (
     WithinRatio,
 )
 from harness.analysis.verdicts import Claim, Verdict
+from harness.jsonable import jsonable
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class SeedZero:
     why: str = ""
 
     def as_dict(self) -> dict:
-        return {k: _json(getattr(self, k)) for k in self.__dataclass_fields__}
+        return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
 
 
 def _floor_ratio(a: float, b: float) -> float:

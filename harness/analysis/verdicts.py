@@ -2,17 +2,8 @@
 table, the kind of test, the comparison, the inclusion rule. Evaluating a family of claims
 gives one Verdict per claim, with Holm-adjusted p across the family.
 
-Verdict words, one meaning each (README, "Verdicts"):
-  supported       significant after Holm in the claimed direction (and, for a magnitude
-                  claim, the claimed magnitude inside the 95% CI)
-  direction only  significant in the claimed direction, claimed magnitude outside the CI
-  not supported   not significant after Holm: the data cannot decide at this size (or
-                  "gated": significant, but a claim it `requires` is not positive)
-  contradicted    significant the other way (for an equivalence claim: the one-sided test
-                  that the mean lies past the nearer margin is significant, Bonferroni
-                  over the family)
-  equivalent      TOST significant after Holm: the mean lies inside the declared margin
-  not shown equivalent  TOST not significant, CI not wholly outside the margin
+Each verdict word has one meaning, VERDICT_MEANINGS below: the text of what `decide` does,
+from which the report's legend and the README's "Verdicts" table are generated.
 """
 from __future__ import annotations
 
@@ -31,11 +22,30 @@ from harness.analysis.statistics import (
     Statistic,
 )
 from harness.errors import HarnessError
+from harness.jsonable import jsonable
 
 N_BOOT = 2000
 KINDS = ("direction", "magnitude", "equivalence", "shape")
 VERDICTS = ("supported", "direction only", "not supported", "contradicted", "equivalent", "not shown equivalent")
 POSITIVE = ("supported", "equivalent")
+# What `decide` does, word by word; change one with the other (tests/test_report.py checks
+# that the README's table is the one render.text.verdict_table_markdown() makes from this).
+VERDICT_MEANINGS = {
+    "supported": "significant after Holm in the claimed direction; for a magnitude claim (\"~10x\") the claimed "
+                 "magnitude also lies inside the 95% CI, for a slope the cluster-bootstrap CI also excludes the null, "
+                 "and every claim it requires is positive",
+    "direction only": "significant after Holm in the claimed direction, but the claimed magnitude lies outside the "
+                      "95% CI",
+    "not supported": "not significant after Holm (or the estimate equals the null): the data cannot decide at this "
+                     "size; or a slope whose mixed model is significant but whose cluster-bootstrap CI includes the "
+                     "null; or, marked (gated), significant but a claim it requires is not positive (the note says "
+                     "which)",
+    "contradicted": "significant after Holm on the other side of the null; for an equivalence claim, the one-sided "
+                    "test that the mean lies past the nearer margin is significant after Bonferroni over the family",
+    "equivalent": "equivalence test (TOST) significant after Holm: the mean lies inside the declared margin",
+    "not shown equivalent": "TOST not significant after Holm, and the one-sided test past the nearer margin not "
+                            "significant after Bonferroni: underpowered, or a real but small difference",
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the data say about one claim. Prints as one readable row."""
+    """What the data say about one claim (harness.render.text.verdict_row prints it as one row)."""
 
     id: str
     sentence: str
@@ -115,48 +125,7 @@ class Verdict:
     def as_dict(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "unit_values"}
         out["per_polytope"] = [dict(r) for r in self.per_polytope]
-        return _jsonable(out)
-
-    def row(self) -> str:
-        ci = f"[{_num(self.ci_low)}, {_num(self.ci_high)}]"
-        gated = " (gated)" if "gated:" in self.note else ""
-        return (f"{self.id:28s} {self.verdict + gated:21s} est {_num(self.estimate):>9s} 95% CI {ci:22s} "
-                f"p {_p(self.p_value):>7s} p_adj {_p(self.p_adj):>7s}  n {self.n_runs} "
-                f"({self.n_polytopes} polytopes, {self.n_excluded} excl.)")
-
-    def __str__(self) -> str:
-        return self.row()
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _num(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return f"{v:.0f}"
-    if a >= 1:
-        return f"{v:.3g}" if a < 10 else f"{v:.1f}"
-    return f"{v:.3g}"
-
-
-def _p(p: float) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "n/a"
-    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
+        return jsonable(out)
 
 
 def _per_polytope(units: pd.DataFrame, scale: str) -> tuple:

@@ -1,3 +1,5 @@
+"""Numbers as text, one way everywhere: the terminal verdict table, the pytest messages and
+the HTML page all call these, so the same p prints the same in each."""
 from __future__ import annotations
 
 import math
@@ -7,9 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def fmt(v: object, digits: int = 3) -> str:
-    """A number with `digits` significant digits: 0.0123, 6.91, 105, 12,300, 3.01e-4; integers
-    as they are; None and NaN as "n/a"; text unchanged."""
+def fmt(v: object, digits: int = 3, decimals: int | None = None) -> str:
+    """A number with `digits` significant digits: 0.0123, 6.91, 105, 12,300, 3.01e-4; or,
+    given `decimals`, with that many decimals (a table matched to the write-up's). Integers
+    as they are; None and NaN as "n/a"; booleans as yes/no; text unchanged."""
     if v is None:
         return "n/a"
     if isinstance(v, str):
@@ -26,6 +29,8 @@ def fmt(v: object, digits: int = 3) -> str:
         return "n/a"
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
+    if decimals is not None:
+        return f"{x:,.{decimals}f}" if abs(x) >= 10_000 else f"{x:.{decimals}f}"
     if x == 0:
         return "0"
     a = abs(x)
@@ -40,31 +45,32 @@ def fmt(v: object, digits: int = 3) -> str:
 
 def fmt_p(p: float | None) -> str:
     """A p-value: "<1e-4" below 1e-4, "3.2e-4" below 1e-3, else 3 significant digits."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
+    if p is None or math.isnan(p):
         return "n/a"
     if p < 1e-4:
         return "<1e-4"
     if p < 1e-3:
         return fmt(p, 2)
-    return f"{p:.3g}"
+    return fmt(p)
 
 
-def fmt_ci(low: float | None, high: float | None) -> str:
+def fmt_ci(low: float | None, high: float | None, digits: int = 3) -> str:
+    """An interval as [low, high]; "n/a" when neither end is known."""
     if low is None or high is None or (math.isnan(low) and math.isnan(high)):
         return "n/a"
-    return f"[{fmt(low)}, {fmt(high)}]"
+    return f"[{fmt(low, digits)}, {fmt(high, digits)}]"
 
 
 def fmt_pct(share: float | None, digits: int = 3) -> str:
     """A share in [0, 1] as a percentage: 0.388 -> 38.8%."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
+    if share is None or math.isnan(share):
         return "n/a"
     return f"{fmt(100 * share, digits)}%"
 
 
 def ordinal(x: float | None) -> str:
     """A percentile as an ordinal: 93.4 -> 93rd."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if x is None or math.isnan(x):
         return "n/a"
     n = round(x)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -86,6 +92,3 @@ def _ranges(ids: Sequence[int]) -> str:
             parts.append(str(start) if start == x else f"{start}-{x}")
             start = None
     return ", ".join(parts)
-
-
-# -- provenance -----------------------------------------------------------------------------------

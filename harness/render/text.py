@@ -1,11 +1,28 @@
+"""Results as terminal text and JSON: the verdict row (`python -m harness claims`, the pytest
+messages), the README's table of verdict words, and the multiverse table and JSON."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from harness.analysis.multiverse import Multiverse
+from harness.analysis.verdicts import VERDICT_MEANINGS, VERDICTS, Verdict
+from harness.jsonable import jsonable
+from harness.render.format import fmt, fmt_ci, fmt_p, fmt_pct
+
+
+def verdict_row(v: Verdict) -> str:
+    """One verdict as one line: id, word, estimate, 95% CI, p, Holm p, n."""
+    gated = " (gated)" if "gated:" in v.note else ""
+    return (f"{v.id:28s} {v.verdict + gated:21s} est {fmt(v.estimate):>9s} 95% CI {fmt_ci(v.ci_low, v.ci_high):22s} "
+            f"p {fmt_p(v.p_value):>7s} p_adj {fmt_p(v.p_adj):>7s}  n {v.n_runs} "
+            f"({v.n_polytopes} polytopes, {v.n_excluded} excl.)")
+
+
+def verdict_table_markdown() -> str:
+    """The README's "Verdicts" table, made from the meanings `decide` implements, so the
+    two cannot drift apart (a test finds this exact text in README.md)."""
+    rows = [f"| `{word}` | {VERDICT_MEANINGS[word]} |" for word in VERDICTS]
+    return "\n".join(["| verdict | meaning |", "|---|---|", *rows])
 
 
 def table_text(mv: Multiverse, power: Sequence | None = None) -> str:
@@ -15,10 +32,11 @@ def table_text(mv: Multiverse, power: Sequence | None = None) -> str:
     head = (f"{'claim':28s} {'default verdict':20s} {'holds in':>14s} {'same verdict':>12s}  "
             f"{'seeds needed' if need else ''}")
     lines = [f"multiverse ({mv.plan}): {n_specs} specifications; main study {mv.main_size}"
-             + (f", training choices on {mv.train_size}" if mv.train_size else "") + f"; {mv.seconds:.0f} s", head]
+             + (f", training choices on {mv.train_size}" if mv.train_size else "")
+             + f"; {fmt(mv.seconds, decimals=0)} s", head]
     for r in mv.robustness:
-        holds = f"{r.n_holds}/{r.n_specs} {100 * r.share:3.0f}%" if r.n_specs else "untestable"
-        agree = f"{100 * r.agree_share:3.0f}%" if r.n_specs else ""
+        holds = f"{r.n_holds}/{r.n_specs} {fmt_pct(r.share, 2):>4s}" if r.n_specs else "untestable"
+        agree = fmt_pct(r.agree_share, 2) if r.n_specs else ""
         line = f"{r.id:28s} {r.default_verdict:20s} {holds:>14s} {agree:>12s}  {need.get(r.id, '')}"
         lines.append(line.rstrip())
         if r.flips:
@@ -29,27 +47,16 @@ def table_text(mv: Multiverse, power: Sequence | None = None) -> str:
 
 
 def as_json(mv: Multiverse, power: Sequence | None = None, seed0: Sequence | None = None) -> list[dict]:
-    """One object per claim: the robustness summary, its specifications, power and seed 0."""
+    """One object per claim: the robustness summary, its specifications, power and seed 0
+    (plain JSON values: harness.jsonable.dumps prints it)."""
     pw = {p.id: p.as_dict() for p in power or ()}
     s0 = {s.id: s.as_dict() for s in seed0 or ()}
     out = []
     for r in mv.robustness:
         o = mv.of(r.id)
-        specs = [{k: _plain(v) for k, v in row.items() if k not in ("id", "group")}
+        specs = [{k: v for k, v in row.items() if k not in ("id", "group")}
                  for row in o.drop(columns=["label"]).to_dict("records")]
         out.append({**r.as_dict(), "seeds_needed": pw.get(r.id, {}).get("seeds_needed"),
                     "seeds_answer": pw.get(r.id, {}).get("answer"), "power": pw.get(r.id), "seed0": s0.get(r.id),
                     "specifications": specs})
-    return out
-
-
-def _plain(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
-# -- the report's sections ---------------------------------------------------------------------------
-# The verdict colours of the report's badges (templates/report.css).
+    return jsonable(out)

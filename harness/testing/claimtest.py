@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from harness.analysis.verdicts import POSITIVE, Claim, Verdict, decide, evaluate
+from harness.render.format import fmt, fmt_ci, fmt_p
+from harness.render.text import verdict_row
 
 Tables = tuple[pd.DataFrame, pd.DataFrame]
 Transform = Callable[[pd.DataFrame, pd.DataFrame], Tables]
@@ -23,8 +25,8 @@ def size_label(seeds: int, polytopes: int) -> str:
 
 
 def figures(v: Verdict) -> str:
-    ci = f"[{v.ci_low:.4g}, {v.ci_high:.4g}]"
-    return (f"{v.verdict}: estimate {v.estimate:.4g}, 95% CI {ci}, p_adj {v.p_adj:.3g}, "
+    """The measured figures behind a verdict, for pytest's skip/xfail/fail messages."""
+    return (f"{v.verdict}: estimate {fmt(v.estimate)}, 95% CI {fmt_ci(v.ci_low, v.ci_high)}, p_adj {fmt_p(v.p_adj)}, "
             f"n {v.n_runs} runs on {v.n_polytopes} polytopes ({v.n_excluded} excluded)")
 
 
@@ -36,7 +38,7 @@ def assert_verdict(claim: Claim, expected: dict, verdicts: dict[str, Verdict], s
     change of verdict fails."""
     v = verdicts[claim.id]
     if record is not None:
-        record("verdict", v.row())
+        record("verdict", verdict_row(v))
     want = expected.get(size)
     if isinstance(want, dict):
         want = want.get(claim.id)
