@@ -2,8 +2,9 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SEEDS ?= 30
-POLYTOPES ?= 10
+# The study size: `make report SEEDS=10 POLYTOPES=5`; unset, the default study of harness/config.py.
+SEEDS ?=
+POLYTOPES ?=
 
 .PHONY: setup report test test-harness test-claims bench browser clean
 
@@ -28,7 +29,7 @@ browser:
 	  fi; }
 
 report: setup
-	$(BIN)/python -m harness report --seeds $(SEEDS) --polytopes $(POLYTOPES) --out reports/latest
+	$(BIN)/python -m harness report $(if $(SEEDS),--seeds $(SEEDS)) $(if $(POLYTOPES),--polytopes $(POLYTOPES)) --out reports/latest
 
 test: setup browser
 	$(BIN)/python -m pytest tests -n auto -q

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS
 from harness.errors import HarnessError
 
 
@@ -15,7 +16,8 @@ class _Parser(argparse.ArgumentParser):
         raise HarnessError(f"{message} (see {self.prog} --help)")
 
 
-def _add_selection(p: argparse.ArgumentParser, seeds: str = "0-29", polytopes: str = "0-9") -> None:
+def _add_selection(p: argparse.ArgumentParser, seeds: str = f"0-{DEFAULT_SEEDS - 1}",
+                   polytopes: str = f"0-{DEFAULT_POLYTOPES - 1}") -> None:
     p.add_argument("--seeds", default=seeds,
                    help=f"seeds: a count N (0..N-1), a range a-b, or a list 0,3,7-9 (default {seeds})")
     p.add_argument("--polytopes", default=polytopes,
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="batched engine vs reference engine: per-model time, ratio, memory")
     p.add_argument("--sizes", default="8,32,128", help="batch sizes to time (default 8,32,128)")
     p.add_argument("--reference-models", type=int, default=2, help="models timed on the reference engine")
-    p.add_argument("--study", default="30x10", help="end-to-end study SEEDSxPOLYTOPES of lp,linear (default 30x10)")
+    size = f"{DEFAULT_SEEDS}x{DEFAULT_POLYTOPES}"
+    p.add_argument("--study", default=size, help=f"end-to-end study SEEDSxPOLYTOPES of lp,linear (default {size})")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the batched engine (default: all)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the batched engine")
     p = sub.add_parser("claims", help="evaluate every claim on a run table, without training")
@@ -74,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list of verdicts")
 
     p = sub.add_parser("report", help="train what the store lacks, evaluate every claim, write the HTML report")
-    _add_selection(p, seeds="30", polytopes="10")
+    _add_selection(p, seeds=str(DEFAULT_SEEDS), polytopes=str(DEFAULT_POLYTOPES))
     _add_scheduler(p)
     p.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -86,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("multiverse", help="how robust each verdict is: the multiverse of choices, seeds needed",
                        description=MULTIVERSE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_selection(p, seeds="30", polytopes="10")
+    _add_selection(p, seeds=str(DEFAULT_SEEDS), polytopes=str(DEFAULT_POLYTOPES))
     _add_scheduler(p)
     p.add_argument("--train-seeds", default="10",
                    help="seeds of the training study, on which specifications that change a training choice "

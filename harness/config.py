@@ -14,6 +14,12 @@ from harness.errors import HarnessError
 # Bumped whenever a change alters what a run produces; part of every store key.
 ENGINE_VERSION = "3"
 
+# The default study, in seeds per polytope and polytopes: what `harness report`, `make report`,
+# `pytest claims` and a claim file's EXPECTED key "30x10" mean when no size is given. The CLI's
+# defaults, Study.of's and the pytest plugin's read these two names (the Makefile passes none).
+DEFAULT_SEEDS = 30
+DEFAULT_POLYTOPES = 10
+
 ARCHS = ("lp", "linear")
 REGS = ("none", "l1", "nonneg_soft", "nonneg_hard")
 

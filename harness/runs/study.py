@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.config import ENGINE_VERSION, MAIN_MODELS, Measure, Protocol, RunSpec, Variant, get_variant
+from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS, ENGINE_VERSION, MAIN_MODELS, Measure, Protocol, RunSpec, Variant, get_variant
 from harness.errors import HarnessError
 from harness.runs.store import Store
 from harness.schema import POINT_COLUMNS, REGIONS, RUN_ID_COLUMNS, RUN_MEASURE_COLUMNS
@@ -36,8 +36,8 @@ class Study:
             raise HarnessError("the study has no polytopes or no seeds; give at least one of each")
 
     @classmethod
-    def of(cls, models=MAIN_MODELS, polytopes: int | list[int] = 10, seeds: int | list[int] = 30,
-           protocol: Protocol | None = None) -> Study:
+    def of(cls, models=MAIN_MODELS, polytopes: int | list[int] = DEFAULT_POLYTOPES,
+           seeds: int | list[int] = DEFAULT_SEEDS, protocol: Protocol | None = None) -> Study:
         ms = tuple(get_variant(m) if isinstance(m, str) else m for m in models)
         ps = tuple(range(polytopes)) if isinstance(polytopes, int) else tuple(polytopes)
         ss = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
