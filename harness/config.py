@@ -143,47 +143,92 @@ MAIN_MODELS = ("lp", "linear")
 
 
 def get_variant(name: str) -> Variant:
-    """A registered variant by name, or one spelled out as `lp(p=3)`."""
+    """A registered variant by name, or one spelled out as `lp(p=3)`. A spelled-out variant
+    that is a registered one (`lp(p=1)` is `lp`, `lp(p=2.0)` is `lp2`) is returned under its
+    registered name, and any other under one canonical spelling (`lp(p=3.0)` is `lp(p=3)`),
+    so that one run has one name: two names would train and store it twice."""
     if name in VARIANTS:
         return VARIANTS[name]
     m = re.fullmatch(r"lp\(p=([-+0-9.eE]+)\)", name)
-    if m:
-        return Variant(name, "lp", p=float(m.group(1)))
-    raise HarnessError(f"unknown model {name!r}; choose from {', '.join(VARIANTS)} (or lp(p=P))")
+    if not m:
+        raise HarnessError(f"unknown model {name!r}; choose from {', '.join(VARIANTS)} (or lp(p=P))")
+    try:
+        p = float(m.group(1))
+    except ValueError:
+        raise HarnessError(f"model {name!r}: {m.group(1)!r} is not a number; write it like lp(p=3) or lp(p=1.5)")
+    if not math.isfinite(p):
+        raise HarnessError(f"model {name!r}: p must be a finite number")
+    variant = Variant(f"lp(p={int(p) if p.is_integer() else repr(p)})", "lp", p=p)
+    registered = {json.dumps(v.key_dict(), sort_keys=True): v for v in VARIANTS.values()}
+    return registered.get(json.dumps(variant.key_dict(), sort_keys=True), variant)
 
 
 def parse_models(text: str | None) -> list[Variant]:
+    """Variants named in --models, each once however it is spelled; None or "" is every
+    registered variant."""
     if text is None or text.strip() == "":
         return list(VARIANTS.values())
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise HarnessError("--models is empty; name at least one model, e.g. --models lp,linear")
-    return [get_variant(n) for n in dict.fromkeys(names)]
+    return list(dict.fromkeys(get_variant(n) for n in names))
+
+
+# ASCII digits only: `\d` and str.isdigit also accept other scripts' digits ('３'), which a
+# seed written on a command line should not silently become.
+_RANGE_PART = re.compile(r"([0-9]+)(?:-([0-9]+))?")
+# Seeds and polytopes are stored in 64-bit integer columns.
+MAX_ID = 2**63 - 1
+
+
+def _intervals(text: str, what: str) -> list[tuple[int, int]]:
+    """The inclusive (low, high) pairs that `text` selects, checked but not expanded."""
+    if text is None or not str(text).strip():
+        raise HarnessError(f"--{what} is empty; give a count such as 10 or a range such as 0-9")
+    parts = [q.strip() for q in str(text).split(",")]
+    out = []
+    for part in parts:
+        m = _RANGE_PART.fullmatch(part)
+        if not m:
+            odd = [c for c in part if c.isdigit() and not c.isascii()]
+            if odd:
+                raise HarnessError(f"--{what} {text!r} has the non-ASCII digit {odd[0]!r}; write it with 0-9")
+            raise HarnessError(f"--{what} {text!r} is not a count or range; write it like 10, 0-9 or 0,3,7-9")
+        lo = int(m.group(1))
+        if m.group(2) is not None:
+            hi = int(m.group(2))
+            if hi < lo:
+                raise HarnessError(f"--{what} {part!r} is reversed; write the smaller number first ({hi}-{lo})")
+            out.append((lo, hi))
+        elif len(parts) > 1:
+            out.append((lo, lo))
+        elif lo == 0:
+            raise HarnessError(f"--{what} 0 selects nothing; give a count of at least 1 or a range")
+        else:
+            out.append((0, lo - 1))
+    return out
+
+
+def range_size(text: str, what: str) -> int:
+    """How many seeds or polytopes `text` selects, counted without listing them, so that a
+    selection too large for memory can be refused before it is built."""
+    size, end = 0, -1
+    for lo, hi in sorted(_intervals(text, what)):
+        if hi > end:
+            size += hi - max(lo, end + 1) + 1
+            end = hi
+    return size
 
 
 def parse_range(text: str, what: str) -> list[int]:
     """Seeds or polytopes: a bare number N means the first N (0..N-1); 'a-b' is the
     inclusive range; parts join with commas ('0-4,9'). One rule for every command."""
+    intervals = _intervals(text, what)
+    top = max(hi for _, hi in intervals)
+    if top > MAX_ID:
+        raise HarnessError(f"--{what} {text!r} goes past {MAX_ID}, the largest id a run table can hold")
     out: list[int] = []
-    if text is None or not str(text).strip():
-        raise HarnessError(f"--{what} is empty; give a count such as 10 or a range such as 0-9")
-    parts = [q.strip() for q in str(text).split(",")]
-    for part in parts:
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not m:
-            raise HarnessError(f"--{what} {text!r} is not a count or range; write it like 10, 0-9 or 0,3,7-9")
-        lo = int(m.group(1))
-        if m.group(2) is None:
-            if len(parts) == 1:
-                if lo == 0:
-                    raise HarnessError(f"--{what} 0 selects nothing; give a count of at least 1 or a range")
-                out.extend(range(lo))
-            else:
-                out.append(lo)
-            continue
-        hi = int(m.group(2))
-        if hi < lo:
-            raise HarnessError(f"--{what} {part!r} is reversed; write the smaller number first ({hi}-{lo})")
+    for lo, hi in intervals:
         out.extend(range(lo, hi + 1))
     return list(dict.fromkeys(out))
 
