@@ -16,13 +16,7 @@ PACKAGES = ("torch", "numpy", "scipy", "statsmodels", "numba", "pandas", "matplo
 def provenance(study, store, device: str, stats: EnsureStats, wall_s: float) -> dict:
     """Where the numbers come from: versions, commit, study key, store, date, wall time, runs
     trained vs found, device, platform and threads."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    commit, dirty = _git()
+    commit, dirty = git_commit()
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
@@ -39,11 +33,24 @@ def provenance(study, store, device: str, stats: EnsureStats, wall_s: float) -> 
         "cpu_count": os.cpu_count(),
         "threads": _threads(),
         "python": platform.python_version(),
-        "versions": versions,
+        "versions": package_versions(),
     }
 
 
-def _git() -> tuple[str, bool | None]:
+def package_versions() -> dict[str, str]:
+    """The installed version of each package that can change a number (PACKAGES)."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> tuple[str, bool | None]:
+    """The checkout's commit and whether tracked files differ from it ("unknown", None
+    outside a git checkout)."""
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10,
