@@ -6,17 +6,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import markupsafe
 import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
 
+from harness.analysis.verdicts import VERDICT_MEANINGS, VERDICTS
 from harness.claims import Claim, RunMean, Slope, evaluate_all, load_claims
 from harness.config import Protocol
 from harness.render import figures
-from harness.render.format import fmt, fmt_ci, fmt_p
+from harness.render.figures import VERDICT_COLORS
+from harness.render.format import fmt, fmt_ci, fmt_p, fmt_pct
 from harness.render.page import Figure, Section, Table
 from harness.render.report import BADGE, write_report
+from harness.render.text import verdict_row, verdict_table_markdown
 from harness.runs.provenance import provenance
 from harness.runs.store import Store
 from harness.runs.study import EnsureStats, Study, ensure
@@ -148,6 +152,41 @@ def test_fmt_p(p, text):
 def test_fmt_ci():
     assert fmt_ci(1.04, 1.3) == "[1.04, 1.3]"
     assert fmt_ci(float("nan"), float("nan")) == "n/a"
+
+
+def test_fmt_decimals_and_pct():
+    assert fmt(0.98765, decimals=3) == "0.988" and fmt(12345.6, decimals=1) == "12,345.6"
+    assert fmt(float("nan"), decimals=2) == "n/a" and fmt(7, decimals=2) == "7"
+    assert fmt_pct(0.388) == "38.8%" and fmt_pct(1 / 3, 2) == "33%" and fmt_pct(float("nan")) == "n/a"
+
+
+def test_a_verdict_prints_the_same_numbers_in_the_terminal_and_on_the_page(built):
+    """One formatter: the terminal row's estimate, interval and p are the page's, character for character."""
+    html = built["html"]
+    for v in built["verdicts"]:
+        row = verdict_row(v)
+        page_row = re.search(rf'<a href="#{anchor(v.id)}">.*?</tr>', html, flags=re.DOTALL).group(0)
+        for text in (fmt(v.estimate), fmt_p(v.p_adj)):
+            assert f" {text} " in f" {row} " and markupsafe.escape(text) in page_row, (v.id, text)
+        if np.isfinite(v.estimate):
+            assert fmt_ci(v.ci_low, v.ci_high) in row and fmt_ci(v.ci_low, v.ci_high) in page_row, v.id
+
+
+# -- one definition of each verdict word's meaning and colour -----------------------------------
+def test_the_readme_verdict_table_is_the_generated_one():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert verdict_table_markdown() in readme, (
+        "README.md's 'Verdicts' table differs from analysis.verdicts.VERDICT_MEANINGS; paste in "
+        "harness.render.text.verdict_table_markdown()")
+
+
+def test_the_legend_and_badge_colours_come_from_the_one_definition(built):
+    html = built["html"]
+    for word in VERDICTS:
+        assert str(markupsafe.escape(VERDICT_MEANINGS[word])) in html, word  # jinja's escaping
+        assert f".{BADGE[word]} {{ background: {VERDICT_COLORS[word]}; }}" in html, word
+    css = (Path(figures.__file__).parent / "templates" / "report.css").read_text()
+    assert not any(colour in css for colour in VERDICT_COLORS.values()), "a verdict colour is typed twice"
 
 
 def test_no_pyplot_figure_is_left_open(built):

@@ -23,11 +23,17 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
+from harness.render.format import fmt, fmt_pct
+
 # Fixed colours for the models the write-up compares; ablation variants take the rest.
 MODEL_COLORS = {"lp": "#1f6fb4", "linear": "#d95f02", "lp2": "#7b3294"}
 _OTHER_COLORS = ["#1b9e77", "#e7298a", "#66a61e", "#a6761d", "#e6ab02", "#666666", "#17becf", "#8c564b",
                  "#bcbd22", "#9467bd"]
 REF = {"null": "#777777", "claimed": "#1a9850", "writeup": "#d7301f", "estimate": "#111111"}
+# The one definition of the verdict colours: the report's badges (report.py makes their CSS
+# from it) and the figures that colour by verdict.
+VERDICT_COLORS = {"supported": "#1a7f37", "direction only": "#9a6700", "not supported": "#6e7781",
+                  "contradicted": "#c0362c", "equivalent": "#0f766e", "not shown equivalent": "#57606a"}
 
 _RC = {
     "font.size": 8.5, "axes.titlesize": 9, "axes.labelsize": 8.5, "legend.fontsize": 7.5,
@@ -113,15 +119,10 @@ def _log_axis(ax, lo: float | None, hi: float | None, which: str = "x") -> None:
     decades = math.log10(hi / lo) if lo is not None and hi is not None and 0 < lo < hi else 3.0
     subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1.2 else (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
     axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, 6)))
     axis.set_minor_locator(NullLocator())
     if lo is not None and hi is not None:
         (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
-
-
-def _tick(v: float) -> str:
-    text = f"{v:g}"
-    return re.sub(r"e([-+])0*(\d)", lambda m: f"e{'-' if m.group(1) == '-' else ''}{m.group(2)}", text)
 
 
 def _finite(x) -> np.ndarray:
@@ -200,9 +201,9 @@ def grad_histograms(samples: Mapping[str, np.ndarray], threshold: float, colors:
         for m, v in samples.items():
             share = float((v < threshold).mean()) if v.size else float("nan")
             ax.hist(v, bins=bins, density=True, histtype="step", lw=1.4, color=colors[m],
-                    label=f"{m}: {v.size:,} points, {100 * share:.1f}% < {threshold:g}")
+                    label=f"{m}: {v.size:,} points, {fmt_pct(share)} < {fmt(threshold)}")
         ax.axvline(threshold, color=REF["null"], ls="--", lw=1)
-        ax.set_xlabel(f"interior gradient norm ||ds/dx|| (axis cut at {bins[-1]:.3g})")
+        ax.set_xlabel(f"interior gradient norm ||ds/dx|| (axis cut at {fmt(bins[-1])})")
         if logy:
             _log_axis(ax, None, None, "y")
             ax.set_title("log density", loc="left")
@@ -314,10 +315,10 @@ def weight_distributions(weights: Mapping[str, np.ndarray], colors: Mapping[str,
     abins = np.logspace(math.log10(floor), math.log10(max(lim, floor * 10)), 71)
     for m, w in ws.items():
         axes[0, 0].hist(np.clip(w, -lim, lim), bins=sbins, density=True, histtype="step", lw=1.3, color=colors[m],
-                        label=f"{m}: {100 * (w < 0).mean():.1f}% negative")
+                        label=f"{m}: {fmt_pct((w < 0).mean())} negative")
         axes[0, 1].hist(np.clip(np.abs(w), floor, abins[-1]), bins=abins, density=False,
                         weights=np.full(w.size, 1 / max(w.size, 1)), histtype="step", lw=1.3, color=colors[m],
-                        label=f"{m}: {100 * (np.abs(w) < 0.01).mean():.1f}% below 0.01")
+                        label=f"{m}: {fmt_pct((np.abs(w) < 0.01).mean())} below 0.01")
     axes[0, 0].axvline(0, color=REF["null"], lw=0.8)
     axes[0, 0].set_xlabel("signed w (stored; Lp uses only |w|)")
     axes[0, 0].set_ylabel("density")
@@ -491,7 +492,7 @@ def slope_evidence(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], slope: f
     if x.size and math.isfinite(slope):
         grid = np.linspace(x.min(), x.max(), 50)
         xm, ym = x.mean(), y.mean()
-        ax.plot(grid, ym + slope * (grid - xm), color=REF["estimate"], lw=1.5, label=f"slope {slope:.3g}")
+        ax.plot(grid, ym + slope * (grid - xm), color=REF["estimate"], lw=1.5, label=f"slope {fmt(slope)}")
         if all(math.isfinite(c) for c in ci):
             a, b = ym + ci[0] * (grid - xm), ym + ci[1] * (grid - xm)
             ax.fill_between(grid, np.minimum(a, b), np.maximum(a, b), color=REF["estimate"], alpha=0.12, lw=0,
@@ -558,7 +559,7 @@ def scatter_by_model(groups: Mapping[str, tuple[np.ndarray, np.ndarray]], colors
             ax.axhline(v, color=colors[m], ls="--", lw=1.1, label=f"{m} mean")
     if linthresh is not None:
         ax.set_xscale("symlog", linthresh=linthresh)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, 6)))
         ax.xaxis.set_minor_locator(NullLocator())
         if all(np.nanmin(np.asarray(x, dtype=float), initial=0.0) >= 0 for x, _ in groups.values()):
             ax.set_xlim(left=-0.5 * linthresh)  # masses are never negative

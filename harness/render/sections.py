@@ -11,6 +11,7 @@ from harness.analysis.power import TARGET_POWER, PowerCurve
 from harness.analysis.seedzero import SeedZero
 from harness.analysis.statistics import RATIO_FLOOR
 from harness.analysis.verdicts import Claim, Verdict
+from harness.render.format import fmt, fmt_pct
 
 
 def power_figure(curves: Sequence[PowerCurve], target_power: float = TARGET_POWER) -> str:
@@ -56,7 +57,7 @@ def power_section(curves: Sequence[PowerCurve], seconds: float = float("nan")):
     grid = ", ".join(str(n) for n in c0.seeds)
     unreachable = [c.id for c in curves if c.target and c.seeds_needed is None and c.plateau < TARGET_POWER]
     intro = (
-        f"How many seeds per polytope (at the study's {c0.n_polytopes} polytopes) give {TARGET_POWER:.0%} power to "
+        f"How many seeds per polytope (at the study's {c0.n_polytopes} polytopes) give {fmt_pct(TARGET_POWER)} power to "
         f"confirm each verdict at the effect observed here? Each point of a curve is the share of {c0.reps} "
         f"resampled studies that reach the claim's target: {c0.n_polytopes} polytopes drawn with replacement from the "
         f"study's, and n = {grid} seeds drawn with replacement within each. Every claim is tested on the same "
@@ -75,11 +76,11 @@ def power_section(curves: Sequence[PowerCurve], seconds: float = float("nan")):
         f"{c0.n_seeds} seeds instead ({len(unreachable)} claims: {', '.join(unreachable) or 'none'}). A magnitude "
         "claim's power can fall with more seeds: the interval tightens and may leave the claimed value out.")
     if math.isfinite(seconds):
-        intro += f"\n\nComputed in {seconds:.0f} s."
+        intro += f"\n\nComputed in {fmt(seconds, decimals=0)} s."
     rows = []
     for c in curves:
-        rows.append([c.id, c.verdict, c.target or "n/a", *[f"{p:.2f}" for p in c.power],
-                     f"{c.plateau:.2f}" if math.isfinite(c.plateau) else "n/a", c.display,
+        rows.append([c.id, c.verdict, c.target or "n/a", *[fmt(p, decimals=2) for p in c.power],
+                     fmt(c.plateau, decimals=2), c.display,
                      str(c.polytopes_needed) if c.polytopes_needed else f"> {c.polytopes[-1]}"])
     columns = ["claim", "verdict", "target", *[f"n={n}" for n in c0.seeds], "plateau", "seeds needed",
                f"polytopes needed at {c0.n_seeds} seeds"]
@@ -131,7 +132,7 @@ def seed0_figure(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], clip: fl
             v = math.log(max(r.value, RATIO_FLOOR)) if log else r.value
             z0 = float(np.clip((v - centre) / scale, -clip, clip)) if math.isfinite(v) else clip
             ax.plot([z0], [y], marker="D", ms=5.5, color=figs.REF["writeup"], mec="white", mew=0.6)
-            ax.text(clip + 0.25, y, f"{r.percentile:.0f}" if math.isfinite(r.percentile) else "n/a",
+            ax.text(clip + 0.25, y, fmt(r.percentile, decimals=0),
                     va="center", ha="left", fontsize=7)
         ax.set_yticks(range(len(rows)), [r.id for r in reversed(rows)], fontsize=7)
         ax.set_xlim(-clip - 0.3, clip + 1.3)
@@ -166,7 +167,7 @@ def seed0_section(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], seconds
         + " Claims on models the write-up did not run (lp2, the ablations) and the slope across runs have no "
           "seed-0 value.")
     if math.isfinite(seconds):
-        intro += f" Reproducing the run took {seconds:.0f} s."
+        intro += f" Reproducing the run took {fmt(seconds, decimals=0)} s."
     table_rows = []
     for r in shown:
         u = np.asarray(by_id[r.id].unit_values, dtype=float)
@@ -181,10 +182,6 @@ def seed0_section(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], seconds
                  "diamond in the middle means the write-up's single run was typical for that claim; near an edge, "
                  "it was not.")
     return Section("seed-zero", "Was seed 0 typical?", intro, figures=[fig], tables=[table])
-
-
-VERDICT_COLORS = {"supported": "#1a7f37", "equivalent": "#0f766e", "direction only": "#9a6700",
-                  "not supported": "#6e7781", "not shown equivalent": "#57606a", "contradicted": "#c0362c"}
 
 
 def _choice_columns(mv: Multiverse) -> list[tuple[str, object]]:
@@ -217,7 +214,7 @@ def summary_figure(mv: Multiverse) -> str:
         for i in range(mat.shape[0]):
             for j in range(mat.shape[1]):
                 if np.isfinite(mat[i, j]):
-                    ax.text(j, i, f"{100 * mat[i, j]:.0f}", ha="center", va="center", fontsize=5.2,
+                    ax.text(j, i, fmt(100 * mat[i, j], decimals=0), ha="center", va="center", fontsize=5.2,
                             color="white" if abs(mat[i, j] - 0.5) > 0.35 else "#222")
         ax.xaxis.set_ticks_position("top")
         ax.set_xticks(range(len(labels)), labels, rotation=55, ha="left", rotation_mode="anchor", fontsize=6.3)
@@ -259,7 +256,7 @@ def curve_figure(mv: Multiverse, claim: Claim) -> str:
         if claim.claimed is not None:
             ax.axhline(claim.claimed, color=figs.REF["claimed"], lw=1.0, ls="-.")
         many = len(o) > 150  # the full grid: draw the marks as an image inside the SVG
-        for word, colour in VERDICT_COLORS.items():
+        for word, colour in figs.VERDICT_COLORS.items():
             m = (o["verdict"] == word).to_numpy()
             if m.any():
                 with np.errstate(invalid="ignore"):
@@ -357,8 +354,7 @@ def multiverse_section(mv: Multiverse, claims: Sequence[Claim], group: str = "wr
     rows = []
     for r in mv.robustness:
         row = [r.id, r.group, r.default_verdict, f"{r.n_holds} / {r.n_specs}",
-               f"{100 * r.share:.0f}%" if r.n_specs else "n/a",
-               f"{100 * r.agree_share:.0f}%" if r.n_specs else "n/a", ", ".join(r.flips) or "none"]
+               fmt_pct(r.share, 2), fmt_pct(r.agree_share, 2), ", ".join(r.flips) or "none"]
         if mv.train_size:
             row.append(r.reference_verdict or "n/a")
         rows.append(row)
