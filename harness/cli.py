@@ -196,6 +196,7 @@ def _study(args):
 
 
 def cmd_run(args) -> int:
+    from harness.render.format import fmt
     from harness.runs.executors import make_executor
     from harness.runs.store import Store
     from harness.runs.study import EnsureStats, ensure, summary
@@ -213,7 +214,7 @@ def cmd_run(args) -> int:
                          chunk_size=args.chunk_size, executor=executor)
     print(f"trained {stats.trained}, found {stats.found} in the store, {stats.seconds:.1f} s")
     with _pd_opts():
-        print(summary(runs).to_string(float_format=lambda v: f"{v:.3f}"))
+        print(summary(runs).to_string(float_format=lambda v: fmt(v, decimals=3)))
     return 0
 
 
