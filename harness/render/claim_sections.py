@@ -21,7 +21,7 @@ from harness.analysis.statistics import (
 )
 from harness.analysis.verdicts import VERDICTS, Claim, Verdict
 from harness.render import figures as figs
-from harness.render.format import _slug, fmt, fmt_ci, fmt_p, ordinal
+from harness.render.format import fmt, fmt_ci, fmt_p, ordinal, slug
 from harness.render.page import Figure
 
 # One CSS class per verdict word (coloured from figures.VERDICT_COLORS); the word itself is always printed too.
@@ -52,7 +52,7 @@ def headline(claims: Sequence[Claim], verdicts: Sequence[Verdict]) -> list[dict]
 
 def _rows(verdicts: Sequence[Verdict]) -> list[dict]:
     return [{
-        "id": v.id, "anchor": "claim-" + _slug(v.id), "sentence": v.sentence, "kind": v.kind,
+        "id": v.id, "anchor": "claim-" + slug(v.id), "sentence": v.sentence, "kind": v.kind,
         "writeup": fmt(v.writeup), "estimate": fmt(v.estimate),
         "ci": fmt_ci(v.ci_low, v.ci_high) if math.isfinite(v.estimate) else "",
         "n_runs": v.n_runs, "n_polytopes": v.n_polytopes, "n_seeds": v.n_seeds, "n_excluded": v.n_excluded,
@@ -210,7 +210,7 @@ def claim_sections(claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: p
         cards = []
         for v in vs:
             c = by_id.get(v.id)
-            name = "claim-" + _slug(v.id)
+            name = "claim-" + slug(v.id)
             svg, caption, _ = _claim_figure(c, v, runs, points, colors, name)
             facts = _facts(c, v, group, words)
             cards.append({"id": v.id, "anchor": name, "sentence": v.sentence, "verdict": v.verdict or "untested",

@@ -77,11 +77,12 @@ def ordinal(x: float | None) -> str:
     return f"{n}{suffix}"
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """Text as an HTML id: lower case, runs of other characters as one hyphen."""
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
-def _ranges(ids: Sequence[int]) -> str:
+def id_ranges(ids: Sequence[int]) -> str:
     """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8'."""
     ids = sorted({int(i) for i in ids})
     parts, start = [], None

@@ -1,12 +1,16 @@
+"""The page's building blocks: a Figure (inline SVG and its caption), a Table and a Section,
+which later work (multiverse, power, seed 0) hands to the report to render after the claims."""
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.render.format import _slug
+from harness.render.format import slug
 
+# The page's own section ids; a later section with one of these ids gets a prefixed anchor.
 PAGE_SECTIONS = ("headline", "trainability", "writeup-figures", "claims", "ablations", "methods", "provenance")
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -19,7 +23,7 @@ class Figure:
 
     @property
     def anchor(self) -> str:
-        return "fig-" + _slug(self.id)
+        return "fig-" + slug(self.id)
 
     def __post_init__(self) -> None:
         s = self.svg.lstrip()
@@ -49,12 +53,9 @@ class Section:
 
     @property
     def anchor(self) -> str:
-        slug = _slug(self.id)
-        return f"section-{slug}" if slug in PAGE_SECTIONS else slug
+        name = slug(self.id)
+        return f"section-{name}" if name in PAGE_SECTIONS else name
 
     @property
     def paragraphs(self) -> list[str]:
         return [p.strip() for p in re.split(r"\n\s*\n", self.intro) if p.strip()]
-
-
-# -- numbers as text -----------------------------------------------------------------------------

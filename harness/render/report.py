@@ -26,7 +26,7 @@ from harness.analysis.verdicts import N_BOOT, VERDICT_MEANINGS, VERDICTS, Claim,
 from harness.config import REGS, VARIANTS, Measure
 from harness.render import figures as figs
 from harness.render.claim_sections import BADGE, claim_sections, family_size, groups, headline, hypothesis
-from harness.render.format import _ranges, _slug, fmt, fmt_ci, fmt_p, fmt_pct
+from harness.render.format import fmt, fmt_ci, fmt_p, fmt_pct, id_ranges, slug
 from harness.render.page import Figure, Section
 from harness.schema import run_table
 from harness.writeup import WRITEUP_SEED0
@@ -117,9 +117,9 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
         out.append(Figure(
             "grad-hist", figs.grad_histograms(by_model, thr, colors, "grad-hist"),
             f"Interior gradient norms ||ds/dx|| pooled over every learned run, per model (left: density; right: the "
-            f"same on a log axis). A mesa shows as a spike left of the flat threshold {thr:g} (dashed) apart from "
+            f"same on a log axis). A mesa shows as a spike left of the flat threshold {fmt(thr)} (dashed) apart from "
             f"the bulk: the write-up's Lp was bimodal, its Linear unimodal. Share of interior points below "
-            f"{thr:g}: {shares} (write-up, seed 0: lp {fmt_pct(w_lp['flat_frac'])}, "
+            f"{fmt(thr)}: {shares} (write-up, seed 0: lp {fmt_pct(w_lp['flat_frac'])}, "
             f"linear {fmt_pct(w_lin['flat_frac'])})."))
 
     if {"lp", "linear"} <= present:
@@ -135,7 +135,7 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
                 "grad-small-multiples", figs.grad_histogram_grid(panels, thr, colors, "grad-small-multiples"),
                 f"Single runs, as in the write-up's figure: interior gradient norms of Lp and Linear trained on the "
                 f"same polytope and seed ({len(chosen)} pairs where both learned, spread over polytopes). The legend "
-                f"gives each run's flat count (norm < {thr:g}) over its interior points; the write-up's seed 0 had "
+                f"gives each run's flat count (norm < {fmt(thr)}) over its interior points; the write-up's seed 0 had "
                 f"{w_lp['flat_count']}/{w_lp['n_interior']} (Lp) and {w_lin['flat_count']}/{w_lin['n_interior']} "
                 "(Linear). See how much the spike at zero varies from run to run."))
 
@@ -147,7 +147,7 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
             f"Gradient norm against signed distance d(x) for every test point of the learned runs (a random "
             f"subsample drawn as dots; the black line and band are the binned median and 10-90% range of all "
             f"points). Left of the solid line is the interior, between it and the dotted line the boundary band "
-            f"(0 < d < {measure.band:g}). A mesa is a median near zero deep inside (d well below 0); the write-up "
+            f"(0 < d < {fmt(measure.band)}). A mesa is a median near zero deep inside (d well below 0); the write-up "
             f"reports mean norms (interior / boundary / exterior) of {_regions(w_lp)} for Lp and {_regions(w_lin)} "
             "for Linear."))
 
@@ -162,7 +162,7 @@ def _writeup_figures(runs: pd.DataFrame, points: pd.DataFrame, learned: pd.Serie
                 "interior-pairs", figs.interior_pairs(x, y, thr, "Lp gradient norm", "Linear gradient norm",
                                                       "interior-pairs"),
                 f"Interior Lp vs Linear, point by point: each interior test point of a (polytope, seed) where both "
-                f"models learned, Lp's gradient norm across, Linear's up ({len(j):,} points; colour: log count). "
+                f"models learned, Lp's gradient norm across, Linear's up ({fmt(len(j))} points; colour: log count). "
                 f"Points left of the red vertical line are flat for Lp; below the red horizontal line, flat for "
                 f"Linear. Points flat for Lp but steep for Linear ({fmt_pct(float(((x < thr) & (y >= thr)).mean()))})"
                 f" are the mesa the write-up describes; flat for Linear but not Lp: "
@@ -277,7 +277,7 @@ def _methods(study, claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: 
             test = "mixed model, Wald test of the slope"
         else:
             test = str(v.detail.get("test", "not tested (too few runs)"))
-        tests.append({"id": v.id, "anchor": "claim-" + _slug(v.id), "kind": v.kind, "statistic": v.statistic,
+        tests.append({"id": v.id, "anchor": "claim-" + slug(v.id), "kind": v.kind, "statistic": v.statistic,
                       "scale": scale, "hypothesis": hypothesis(c, v), "test": test, "rule": v.rule})
     families = [(g, family_size(vs)) for g, vs in groups(claims, verdicts)]
     return {
@@ -285,8 +285,8 @@ def _methods(study, claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: 
         "measure": [(k, fmt(val) if not isinstance(val, str) else val)
                     for k, val in dataclasses.asdict(measure).items()],
         "models": [m.name for m in study.models],
-        "n_polytopes": len(study.polytopes), "polytopes": _ranges(study.polytopes),
-        "n_seeds": len(study.seeds), "seeds": _ranges(study.seeds), "n_runs": len(runs),
+        "n_polytopes": len(study.polytopes), "polytopes": id_ranges(study.polytopes),
+        "n_seeds": len(study.seeds), "seeds": id_ranges(study.seeds), "n_runs": len(runs),
         "tests": tests, "families": families, "alpha": ALPHA, "n_boot": N_BOOT, "rules": RULE_TEXT,
         "rule_names": RULES, "flat_threshold": measure.flat_threshold, "band": measure.band,
     }

@@ -1,3 +1,6 @@
+"""The report sections that later work adds after the claims: how robust each verdict is
+(the multiverse), the seeds needed (power) and whether seed 0 was typical, each a Section
+with its tables and figures, drawn from the analysis results."""
 from __future__ import annotations
 
 import math
@@ -139,7 +142,7 @@ def seed0_figure(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], clip: fl
         ax.axvline(0, color=figs.REF["null"], lw=0.6)
         ax.text(clip + 0.25, len(rows) - 0.3, "pct", fontsize=7, ha="left")
         ax.set_xlabel("per-run value: distance from the median in robust sd (IQR / 1.349; log scale for ratios), "
-                      f"clipped at ±{clip:g}")
+                      f"clipped at ±{fmt(clip)}")
         ax.grid(axis="y", visible=False)
         return figs.to_svg(fig, "seed-zero")
 
