@@ -171,7 +171,8 @@ def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) ->
     slope = c is not None and c.statistic.scale == "slope"
     test = v.detail.get("test", "mixed model, Wald test of the slope" if slope else "no test")
     if v.kind == "equivalence":
-        test = f"TOST on the polytope means; the two-sided test behind 'contradicted': {test}"
+        test = ("TOST on the polytope means; contradicted when the one-sided test past the nearer margin is "
+                f"significant after Bonferroni over the family; the test of the mean against the null: {test}")
     n = f"{v.n_runs} {unit}s on {v.n_polytopes} polytopes x up to {v.n_seeds} seeds; {v.n_excluded} excluded"
     writeup = (f"{fmt(v.writeup)}, {ordinal(v.writeup_percentile)} percentile" if v.writeup is not None
                else "not reported")
