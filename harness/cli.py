@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness.cli_args import ascii_int, check_device, validate
 from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS
 from harness.errors import HarnessError
 
@@ -28,7 +29,7 @@ def _add_selection(p: argparse.ArgumentParser, seeds: str = f"0-{DEFAULT_SEEDS -
     p.add_argument("--cache", default=None,
                    help="store folder (default: $MESA_HARNESS_CACHE, else .cache/mesa-harness)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where to train (default cpu)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for training (default: all cores)")
+    p.add_argument("--threads", type=ascii_int, default=None, help="CPU threads for training (default: all cores)")
 
 
 def _add_scheduler(p: argparse.ArgumentParser) -> None:
@@ -37,6 +38,12 @@ def _add_scheduler(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=os.environ.get(SCHEDULER_ENV) or None,
                    help=f"train on the Dask distributed cluster at tcp://HOST:PORT (its workers in this project's "
                         f"environment; default: ${SCHEDULER_ENV}, else this machine)")
+
+
+def _add_claims_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--claims-dir", default=None,
+                   help="load claims from this folder instead of the package's own claims/ (default: "
+                        "$MESA_HARNESS_CLAIMS if set); the folder is named on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(p)
     _add_scheduler(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--chunk-size", type=int, default=None,
+    p.add_argument("--chunk-size", type=ascii_int, default=None,
                    help="runs per saved chunk (default 64 on a CPU, 2048 on a GPU)")
 
     p = sub.add_parser("export", help="write runs.csv, models/*.npz and polytopes/*.npz")
@@ -56,15 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
 
     p = sub.add_parser("reproduce", help="the write-up's run with the experiment's own seeding")
-    p.add_argument("--seed", type=int, default=0, help="the experiment's seed (default 0, the write-up's)")
+    p.add_argument("--seed", type=ascii_int, default=0, help="the experiment's seed (default 0, the write-up's)")
     p.add_argument("--json", action="store_true", help='print {"lp": {...}, "linear": {...}}')
 
     p = sub.add_parser("bench", help="batched engine vs reference engine: per-model time, ratio, memory")
     p.add_argument("--sizes", default="8,32,128", help="batch sizes to time (default 8,32,128)")
-    p.add_argument("--reference-models", type=int, default=2, help="models timed on the reference engine")
+    p.add_argument("--reference-models", type=ascii_int, default=2, help="models timed on the reference engine")
     size = f"{DEFAULT_SEEDS}x{DEFAULT_POLYTOPES}"
     p.add_argument("--study", default=size, help=f"end-to-end study SEEDSxPOLYTOPES of lp,linear (default {size})")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the batched engine (default: all)")
+    p.add_argument("--threads", type=ascii_int, default=None, help="CPU threads for the batched engine (default: all)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device for the batched engine")
     p = sub.add_parser("claims", help="evaluate every claim on a run table, without training")
     p.add_argument("--runs", default=None,
@@ -72,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "Default: the study below, from the store (never trains)")
     _add_selection(p)
     p.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
+    _add_claims_dir(p)
     p.add_argument("--rule", default=None, choices=["exclude_collapsed", "all"],
                    help="override every claim's inclusion rule")
     p.add_argument("--json", action="store_true", help="print a JSON list of verdicts")
 
     p = sub.add_parser("report", help="train what the store lacks, evaluate every claim, write the HTML report")
     _add_selection(p, seeds=str(DEFAULT_SEEDS), polytopes=str(DEFAULT_POLYTOPES))
+    _add_claims_dir(p)
     _add_scheduler(p)
     p.add_argument("--out", default="reports/latest", help="output folder (default reports/latest)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -102,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--analysis-only", action="store_true",
                    help="only the 36 analysis specifications on the stored runs (no training)")
     p.add_argument("--claims", default=None, help="comma-separated claim ids (default: all)")
-    p.add_argument("--reps", type=int, default=200,
+    _add_claims_dir(p)
+    p.add_argument("--reps", type=ascii_int, default=200,
                    help="resampled studies per point of a power curve (default 200; Monte Carlo error about 0.03)")
     p.add_argument("--power-seeds", default="3,5,10,20,30,50",
                    help="seeds per polytope at which power is estimated (default 3,5,10,20,30,50)")
@@ -161,56 +171,29 @@ examples:
 """
 
 
-def _threads(n: int | None) -> None:
+def _set_threads(n: int | None) -> None:
     import numba
     import torch
 
-    cores = os.cpu_count() or 1
-    if n is not None and not 1 <= n <= cores:
-        raise HarnessError(f"--threads must be between 1 and {cores} (got {n})")
-    numba.set_num_threads(n or cores)
+    numba.set_num_threads(n or os.cpu_count() or 1)
     torch.set_num_threads(1)  # the reference engine's tiny tensors gain nothing from more
 
 
-def _device(name: str, executor=None) -> str:
-    """cpu, cuda or auto, checked where the training runs (here, or every Dask worker)."""
-    if name == "cpu":
-        return name
-    from harness.runs.executors import LocalExecutor
-
-    has_cuda = (executor or LocalExecutor()).has_cuda()
-    if name == "auto":
-        return "cuda" if has_cuda else "cpu"
-    if not has_cuda:
-        raise HarnessError("--device cuda: no CUDA device is available here (with --scheduler: on every worker); "
-                           "use --device cpu or auto")
-    return name
-
-
-def _study(args):
-    from harness.config import parse_models, parse_range
-    from harness.runs.study import Study
-
-    return Study(tuple(parse_models(args.models)), tuple(parse_range(args.polytopes, "polytopes")),
-                 tuple(parse_range(args.seeds, "seeds")))
-
-
+# Each command receives args checked and parsed by harness/cli_args.py (args.study, args.out,
+# args.cache, args.claim_list, ...): nothing below runs until every argument is known good.
 def cmd_run(args) -> int:
     from harness.render.format import fmt
     from harness.runs.executors import make_executor
     from harness.runs.store import Store
     from harness.runs.study import EnsureStats, ensure, summary
 
-    study = _study(args)
-    _threads(args.threads)
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise HarnessError(f"--chunk-size: chunk size must be at least 1 (got {args.chunk_size})")
-    store = Store(args.cache)
+    _set_threads(args.threads)
     stats = EnsureStats()
     with make_executor(args.scheduler) as executor:
-        device = _device(args.device, executor)
-        print(f"study {study.key}: {study.describe()}; store {store.root}", file=sys.stderr)
-        runs, _ = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
+        device = check_device(args.device, executor, args.scheduler)
+        store = Store(args.cache)
+        print(f"study {args.study.key}: {args.study.describe()}; store {store.root}", file=sys.stderr)
+        runs, _ = ensure(args.study, store, device=device, progress=not args.no_progress, stats=stats,
                          chunk_size=args.chunk_size, executor=executor)
     print(f"trained {stats.trained}, found {stats.found} in the store, {stats.seconds:.1f} s")
     with _pd_opts():
@@ -229,13 +212,12 @@ def cmd_export(args) -> int:
     from harness.runs.store import Store
     from harness.runs.study import ensure
 
-    study = _study(args)
-    _threads(args.threads)
-    out = Path(args.out)
-    _writable(out)
-    runs, points = ensure(study, Store(args.cache), device=_device(args.device), progress=True)
-    n = export(runs, study, out, points)
-    print(f"wrote {out / 'runs.csv'} ({len(runs)} runs), {n} model files and {len(study.polytopes)} polytope files")
+    _set_threads(args.threads)
+    _writable(args.out)
+    runs, points = ensure(args.study, Store(args.cache), device=args.device, progress=True)
+    n = export(runs, args.study, args.out, points)
+    print(f"wrote {args.out / 'runs.csv'} ({len(runs)} runs), {n} model files and {len(args.study.polytopes)} "
+          f"polytope files")
     return 0
 
 
@@ -268,60 +250,24 @@ def cmd_reproduce(args) -> int:
 def cmd_bench(args) -> int:
     from harness.runs.bench import bench
 
-    _threads(args.threads)
-    bench(args)
+    _set_threads(args.threads)
+    bench(args.sizes, args.study, args.reference_models, args.device)
     return 0
 
 
-def _claims_study(args, claims):
-    """The study named by the selection options; models default to what the claims need."""
-    from harness.analysis.discovery import models_needed
-    from harness.config import parse_models, parse_range
-    from harness.runs.study import Study
-
-    models = parse_models(args.models) if args.models else parse_models(",".join(models_needed(claims)))
-    return Study(tuple(models), tuple(parse_range(args.polytopes, "polytopes")), tuple(parse_range(args.seeds, "seeds")))
-
-
-def _claims_for(claims, models) -> list:
-    """The claims whose models are all in `models`; the others are named on stderr."""
-    have = set(models)
-    keep = [c for c in claims if set(c.models) <= have]
-    skipped = [c.id for c in claims if c not in keep]
-    if skipped:
-        print(f"mesa-harness: skipping {len(skipped)} claims whose models are not selected: {', '.join(skipped)}",
-              file=sys.stderr)
-    if not keep:
-        raise HarnessError("no claim can be checked with the selected models; add models with --models")
-    return keep
-
-
 def cmd_claims(args) -> int:
-    from harness.analysis.discovery import load_claims, select
     from harness.analysis.verdicts import evaluate_all
     from harness.jsonable import dumps
     from harness.render.text import verdict_row
-    from harness.runs.io import read_run_table
 
-    claims = load_claims()
-    wanted = {c.id for c in select(claims, args.claims)}  # the whole family is evaluated (Holm, requires)
-    if args.runs:
-        runs, points = read_run_table(args.runs)
-        if points is None:
-            skipped = [c.id for c in claims if c.statistic.needs_points]
-            if skipped:
-                print(f"mesa-harness: no points.parquet beside {args.runs}; skipping {', '.join(skipped)}",
-                      file=sys.stderr)
-            claims = [c for c in claims if not c.statistic.needs_points]
-        claims = _claims_for(claims, runs["model"].unique())
-    else:
+    if args.tables is None:  # no --runs: the study, from the store
         from harness.runs.store import Store
         from harness.runs.study import ensure_stored
 
-        study = _claims_study(args, claims)
-        claims = _claims_for(claims, [m.name for m in study.models])
-        runs, points = ensure_stored(study, Store(args.cache))
-    verdicts = [v for v in evaluate_all(claims, runs, points, rule=args.rule) if v.id in wanted]
+        args.tables = ensure_stored(args.study, Store(args.cache))
+    runs, points = args.tables
+    wanted = {c.id for c in args.wanted}  # the whole family is evaluated (Holm, requires)
+    verdicts = [v for v in evaluate_all(args.claim_list, runs, points, rule=args.rule) if v.id in wanted]
     if args.json:
         print(dumps([v.as_dict() for v in verdicts]))
         return 0
@@ -333,7 +279,6 @@ def cmd_claims(args) -> int:
 def cmd_report(args) -> int:
     import time
 
-    from harness.analysis.discovery import load_claims
     from harness.analysis.verdicts import evaluate_all
     from harness.render.report import write_report
     from harness.runs.executors import make_executor
@@ -342,22 +287,19 @@ def cmd_report(args) -> int:
     from harness.runs.study import EnsureStats, ensure
 
     t0 = time.perf_counter()
-    claims = load_claims()
-    study = _claims_study(args, claims)
-    claims = _claims_for(claims, [m.name for m in study.models])
-    _threads(args.threads)
-    out = Path(args.out)
-    _writable(out)
-    store = Store(args.cache)
+    claims, study = args.claim_list, args.study
+    _set_threads(args.threads)
     stats = EnsureStats()
     with make_executor(args.scheduler) as executor:
-        device = _device(args.device, executor)
+        device = check_device(args.device, executor, args.scheduler)
+        _writable(args.out)
+        store = Store(args.cache)
         runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
                               executor=executor)
         verdicts = evaluate_all(claims, runs, points)
         sections = _robustness_sections(args, claims, study, runs, points, verdicts, store, device, executor)
     prov = provenance(study, store, device, stats, time.perf_counter() - t0)
-    path = write_report(out, study, runs, points, claims, verdicts, prov, sections=sections)
+    path = write_report(args.out, study, runs, points, claims, verdicts, prov, sections=sections)
     print(f"wrote {path} ({len(verdicts)} claims, {len(runs)} runs; trained {stats.trained}, "
           f"{time.perf_counter() - t0:.0f} s)")
     return 0
@@ -373,23 +315,13 @@ def _robustness_sections(args, claims, study, runs, points, verdicts, store, dev
                            store=store, device=device, progress=not args.no_progress, executor=executor)
 
 
-def _counts(text: str, what: str) -> list[int]:
-    """A comma-separated list of counts of at least 2, e.g. 3,5,10."""
-    parts = [t.strip() for t in str(text).split(",") if t.strip()]
-    if not parts or not all(t.isdigit() and int(t) >= 2 for t in parts):
-        raise HarnessError(f"--{what} {text!r}: give counts of at least 2 separated by commas, e.g. 3,5,10,20")
-    return sorted({int(t) for t in parts})
-
-
 def _size(study) -> str:
     return f"{len(study.seeds)} seeds x {len(study.polytopes)} polytopes"
 
 
 def cmd_multiverse(args) -> int:
-    from harness.analysis.discovery import load_claims, select
     from harness.analysis.power import power_curves
     from harness.analysis.verdicts import evaluate_all
-    from harness.config import parse_range
     from harness.jsonable import dumps
     from harness.pipeline import multiverse
     from harness.render.text import as_json, table_text
@@ -397,23 +329,18 @@ def cmd_multiverse(args) -> int:
     from harness.runs.store import Store
     from harness.runs.study import ensure
 
-    claims = select(load_claims(), args.claims)
-    study = _claims_study(args, claims)
-    claims = _claims_for(claims, [m.name for m in study.models])
-    grid = _counts(args.power_seeds, "power-seeds")
-    if args.reps < 10:
-        raise HarnessError(f"--reps must be at least 10 (got {args.reps})")
-    _threads(args.threads)
-    store = Store(args.cache)
+    claims, study = args.claim_list, args.study
+    _set_threads(args.threads)
     plan = "full" if args.full else "analysis" if args.analysis_only else "default"
     with make_executor(args.scheduler) as executor:
-        device = _device(args.device, executor)
+        device = check_device(args.device, executor, args.scheduler)
+        store = Store(args.cache)
         runs, points = ensure(study, store, device=device, progress=not args.no_progress, executor=executor)
-        mv = multiverse(claims, (runs, points), plan, store=store,
-                        train_polytopes=parse_range(args.train_polytopes, "train-polytopes"),
-                        train_seeds=parse_range(args.train_seeds, "train-seeds"), main_size=_size(study),
+        mv = multiverse(claims, (runs, points), plan, store=store, train_polytopes=args.train_polytopes,
+                        train_seeds=args.train_seeds, main_size=_size(study),
                         device=device, progress=not args.no_progress, executor=executor)
-    curves = power_curves(claims, evaluate_all(claims, runs, points), runs, points, seed_grid=grid, reps=args.reps)
+    curves = power_curves(claims, evaluate_all(claims, runs, points), runs, points, seed_grid=args.grid,
+                          reps=args.reps)
     if args.json:
         print(dumps(as_json(mv, curves)))
     else:
@@ -422,6 +349,7 @@ def cmd_multiverse(args) -> int:
 
 
 def _writable(out: Path) -> None:
+    """Creates --out (checked by cli_args, but a folder can still refuse: /proc, a full disk)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -437,7 +365,7 @@ COMMANDS = {"run": cmd_run, "export": cmd_export, "reproduce": cmd_reproduce, "b
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = validate(build_parser().parse_args(argv))
         return COMMANDS[args.cmd](args)
     except HarnessError as exc:
         print(f"mesa-harness: error: {exc}", file=sys.stderr)

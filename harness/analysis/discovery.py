@@ -11,25 +11,36 @@ from harness.analysis.verdicts import Claim
 from harness.errors import HarnessError
 
 CLAIMS_ENV = "MESA_HARNESS_CLAIMS"
+# The package's own claims: the repository's claims/, beside harness/.
+DEFAULT_CLAIMS_DIR = Path(__file__).resolve().parents[2] / "claims"
 
 
-def claims_dir() -> Path:
-    """$MESA_HARNESS_CLAIMS, else ./claims, else the claims/ beside the installed package."""
+def claims_dir(directory: str | os.PathLike | None = None) -> Path:
+    """The folder claims load from: `directory` when given (--claims-dir), else
+    $MESA_HARNESS_CLAIMS, else the package's own claims/. Never a claims/ found in the
+    current folder: claim files are executed, and the folder a user happens to stand in is
+    no place to take code from."""
+    if directory is not None:
+        if not str(directory).strip():
+            raise HarnessError("--claims-dir is empty; name a folder of claim files, or leave it out for the "
+                               "package's own claims")
+        return Path(directory)
     env = os.environ.get(CLAIMS_ENV)
-    if env:
-        return Path(env)
-    here = Path("claims")
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[2] / "claims"
+    return Path(env) if env else DEFAULT_CLAIMS_DIR
+
+
+def is_default_dir(directory: str | os.PathLike) -> bool:
+    """Whether `directory` is the package's own claims folder."""
+    return Path(directory).resolve() == DEFAULT_CLAIMS_DIR.resolve()
 
 
 def load_claims(directory: str | os.PathLike | None = None) -> list[Claim]:
-    """Every claim declared by a .py file in the claims folder (as `CLAIM`, or a list
-    `CLAIMS` for a claim checked at several settings), in (order, id) order."""
-    d = Path(directory) if directory is not None else claims_dir()
+    """Every claim declared by a .py file in the claims folder (`claims_dir(directory)`), as
+    `CLAIM` or a list `CLAIMS` for a claim checked at several settings, in (order, id) order."""
+    d = claims_dir(directory)
     if not d.is_dir():
-        raise HarnessError(f"no claims folder at {d}; run from the repository or set {CLAIMS_ENV}")
+        raise HarnessError(f"no claims folder at {d}; pass --claims-dir DIR or set {CLAIMS_ENV} to a folder of "
+                           f"claim files")
     found: dict[str, Claim] = {}
     sys.path.insert(0, str(d.resolve()))  # claim files may share helpers (claims/_*.py)
     try:

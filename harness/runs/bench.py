@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from harness.config import VARIANTS, Protocol, RunSpec
-from harness.errors import HarnessError
 from harness.runs.store import Store
 from harness.runs.study import Study, ensure, measure_runs, tasks_for
 from harness.train.engine import make_batch, train_batch
@@ -24,20 +23,18 @@ def _specs(n: int, offset: int = 0) -> list[RunSpec]:
             for i in range(n)]
 
 
-def bench(args) -> dict:
+def bench(sizes: list[int], study: tuple[int, int] = (30, 10), reference_models: int = 2,
+          device: str = "cpu") -> dict:
+    """Times `reference_models` on the reference engine, one batch of each size on the
+    batched engine, and a `study` (seeds, polytopes) of lp and linear into a cold store.
+    The arguments are checked by the CLI (harness/cli_args.py) before anything runs."""
     pr = Protocol()
-    try:
-        sizes = [int(s) for s in args.sizes.split(",")]
-        n_seeds, n_polys = (int(x) for x in args.study.lower().split("x"))
-    except ValueError:
-        raise HarnessError("--sizes takes numbers like 8,32,128 and --study takes SEEDSxPOLYTOPES like 30x10")
-    if min(sizes) < 1 or args.reference_models < 1:
-        raise HarnessError("--sizes and --reference-models must be at least 1")
+    n_seeds, n_polys = study
     out: dict = {"threads_batched": __import__("numba").get_num_threads(), "threads_reference": torch.get_num_threads()}
     print(f"batched engine threads: {out['threads_batched']}; reference engine torch threads: "
-          f"{out['threads_reference']}; device {args.device}")
+          f"{out['threads_reference']}; device {device}")
 
-    specs = _specs(args.reference_models)
+    specs = _specs(reference_models)
     batch = make_batch(specs)
     t0 = time.perf_counter()
     for i, s in enumerate(specs):
@@ -47,27 +44,27 @@ def bench(args) -> dict:
     out["reference_s_per_model"] = ref
     print(f"reference engine (torch, float32): {1000 * ref:8.1f} ms per model ({len(specs)} models)")
 
-    train_batch(make_batch(_specs(2, 500)), device=args.device)  # compile / warm up
+    train_batch(make_batch(_specs(2, 500)), device=device)  # compile / warm up
     out["batched"] = {}
     for n in sizes:
         specs = _specs(n, 2000 + n)
         tasks = tasks_for(range(10), pr)
         t0 = time.perf_counter()
         b = make_batch(specs, tasks)
-        params = train_batch(b, device=args.device)
+        params = train_batch(b, device=device)
         measure_runs(specs, params, tasks)
         per = (time.perf_counter() - t0) / n
         out["batched"][n] = per
         print(f"batched engine, batch {n:4d}: {1000 * per:8.1f} ms per model (train + measure)  "
               f"= {ref / per:6.0f}x faster than the reference")
 
-    study = Study.of(("lp", "linear"), polytopes=n_polys, seeds=n_seeds)
+    e2e_study = Study.of(("lp", "linear"), polytopes=n_polys, seeds=n_seeds)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        ensure(study, Store(tmp), device=args.device)
+        ensure(e2e_study, Store(tmp), device=device)
         e2e = time.perf_counter() - t0
     out["study_s"] = e2e
-    n_models = len(study.specs())
+    n_models = len(e2e_study.specs())
     print(f"end to end, {n_models} models ({n_seeds} seeds x {n_polys} polytopes x lp,linear) into a cold store: "
           f"{e2e:.1f} s ({1000 * e2e / n_models:.1f} ms per model)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
