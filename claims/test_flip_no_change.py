@@ -1,22 +1,18 @@
 """Flipping Linear's negative weights does not change its flat points."""
 from harness.claims import Claim, WithinDiff
-from harness.claimtest import assert_turns_either_way, assert_verdict, assign
+from harness.claimtest import Counter, assign
+from harness.writeup import seed0
 
 CLAIM = Claim(
     id="flip-no-change",
     sentence="Flipping Linear's negative weights to positive (negating their hidden units) produced no change in flat points: 3 and 3.",
     statistic=WithinDiff("flipped_flat_frac", "flat_frac", model="linear"),
-    kind="equivalence", margin=(-0.02, 0.02), writeup=0.0, order=10,
+    kind="equivalence", margin=(-0.02, 0.02), order=10,
+    writeup=seed0("linear", "flipped_flat_count") - seed0("linear", "flat_count"),
 )
 EXPECTED = {"30x10": "equivalent"}
-
-
-def test_verdict(verdicts, size, record_property):
-    assert_verdict(CLAIM, EXPECTED, verdicts, size, record_property)
-
-
-def test_counter_table_turns_the_verdict(tables, verdicts):
-    """A flip that halves the flat points changes them; one that keeps them does not."""
-    assert_turns_either_way(CLAIM, tables, verdicts,
-                            make_false=assign("linear", "flipped_flat_frac", lambda r: r["flat_frac"] * 0.5),
-                            make_true=assign("linear", "flipped_flat_frac", lambda r: r["flat_frac"]))
+COUNTER = Counter(
+    make_false=assign("linear", "flipped_flat_frac", lambda r: r["flat_frac"] * 0.5),
+    make_true=assign("linear", "flipped_flat_frac", lambda r: r["flat_frac"]),
+    why="a flip that halves the flat points changes them; one that keeps them does not",
+)

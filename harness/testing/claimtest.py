@@ -1,27 +1,54 @@
 """pytest support for claim files: the recorded-verdict check and counter-tables.
 
 A counter-table is the study's own run table changed so that the claim's truth changes
-(two models swapped, a column scaled); a check that cannot turn its verdict on it is no check."""
+(two models swapped, a column scaled); a check that cannot turn its verdict on it is no check.
+A claim file declares its counter-tables as data (`COUNTER = Counter(make_false=..., make_true=...)`)
+and the plugin (harness/testing/plugin.py) turns them into tests; the assertions below are
+also callable from explicit test functions."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
 from harness.analysis.verdicts import POSITIVE, Claim, Verdict, decide, evaluate
+from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS  # noqa: F401 - claim files and conftests import them from here
+from harness.jsonable import jsonable
 from harness.render.format import fmt, fmt_ci, fmt_p
 from harness.render.text import verdict_row
 
 Tables = tuple[pd.DataFrame, pd.DataFrame]
 Transform = Callable[[pd.DataFrame, pd.DataFrame], Tables]
 
-DEFAULT_SEEDS = 30
-DEFAULT_POLYTOPES = 10
+# What a verdict test reports of its verdict (as the user property "claim_verdict"): the
+# controller's table, the run's record and --compare read these and nothing else.
+SUMMARY_FIELDS = ("verdict", "estimate", "ci_low", "ci_high", "p_value", "p_adj", "n_runs", "n_polytopes", "n_seeds",
+                  "n_excluded", "note")
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A claim's counter-tables, as data: `make_false` must turn a positive verdict negative,
+    `make_true` any other positive (see assert_turns_either_way); `why` says in words why
+    each should, and is shown when one does not."""
+
+    make_false: Transform
+    make_true: Transform
+    why: str = ""
 
 
 def size_label(seeds: int, polytopes: int) -> str:
+    """The key of a claim file's EXPECTED for a study of `seeds` per polytope: "30x10"."""
     return f"{seeds}x{polytopes}"
+
+
+def verdict_summary(v: Verdict, expected: str | None, size: str) -> dict:
+    """A verdict as plain JSON values, with the verdict it was expected to have at this size."""
+    d = v.as_dict()
+    return jsonable({"id": v.id, **{k: d[k] for k in SUMMARY_FIELDS}, "expected": expected, "size": size,
+                     "row": verdict_row(v)})
 
 
 def figures(v: Verdict) -> str:
@@ -37,11 +64,11 @@ def assert_verdict(claim: Claim, expected: dict, verdicts: dict[str, Verdict], s
     A recorded verdict that is not positive shows as xfail with the measured figures; any
     change of verdict fails."""
     v = verdicts[claim.id]
-    if record is not None:
-        record("verdict", verdict_row(v))
     want = expected.get(size)
     if isinstance(want, dict):
         want = want.get(claim.id)
+    if record is not None:
+        record("claim_verdict", verdict_summary(v, want, size))
     if want is None:
         pytest.skip(f"no verdict recorded for size {size}; measured {figures(v)}")
     if v.verdict != want:
@@ -58,21 +85,32 @@ def counter_verdict(claim: Claim, tables: Tables, transform: Transform) -> Verdi
     return decide(claim, v, v.p_value)
 
 
-def assert_turns_either_way(claim: Claim, tables: Tables, verdicts: dict[str, Verdict], make_false: Transform,
-                            make_true: Transform) -> Verdict:
+def baseline(claim: Claim, raw: Verdict) -> Verdict:
+    """The claim's verdict on the unchanged table as on a counter-table (a family of one,
+    `requires` not applied), from its evaluation before Holm (`evaluate`'s result)."""
+    return decide(claim, raw, raw.p_value)
+
+
+def assert_turns_either_way(claim: Claim, tables: Tables, verdicts: dict[str, Verdict] | None, make_false: Transform,
+                            make_true: Transform, base: Verdict | None = None, why: str = "") -> Verdict:
     """The claim's own verdict on the unchanged table (a family of one, `requires` not
     applied, as on a counter-table) must turn: a positive one negative on `make_false`'s
     table, any other positive on `make_true`'s. Either way the check is shown able to change
-    its mind, and a transform that changes nothing cannot pass."""
-    base = counter_verdict(claim, tables, lambda r, p: (r, p))
+    its mind, and a transform that changes nothing cannot pass. `base` is that unchanged
+    verdict when it is already known (the plugin shares it), else it is evaluated here;
+    `verdicts` is not read (kept for the claim files that pass it)."""
+    base = base if base is not None else counter_verdict(claim, tables, lambda r, p: (r, p))
     if base.verdict in POSITIVE:
-        return assert_turns(claim, tables, make_false, to=("contradicted", "not supported", "not shown equivalent"))
-    return assert_turns(claim, tables, make_true, to=POSITIVE)
+        return assert_turns(claim, tables, make_false, to=("contradicted", "not supported", "not shown equivalent"),
+                            why=why)
+    return assert_turns(claim, tables, make_true, to=POSITIVE, why=why)
 
 
-def assert_turns(claim: Claim, tables: Tables, transform: Transform, to: tuple[str, ...]) -> Verdict:
+def assert_turns(claim: Claim, tables: Tables, transform: Transform, to: tuple[str, ...], why: str = "") -> Verdict:
+    """The claim's verdict on the table `transform` makes is one of `to`."""
     v = counter_verdict(claim, tables, transform)
-    assert v.verdict in to, f"on the counter-table {claim.id} still reads {figures(v)}; expected {to}"
+    because = f" ({why})" if why else ""
+    assert v.verdict in to, f"on the counter-table {claim.id} still reads {figures(v)}; expected {to}{because}"
     return v
 
 
