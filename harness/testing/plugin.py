@@ -8,8 +8,8 @@ study size) and its counter-tables as data, `COUNTER`; the plugin generates its 
 
 A file that defines its own `test_verdict` keeps it and gets no generated one; explicit
 tests use the fixtures `claims`, `tables`, `verdicts` and `size`. Only modules that define
-CLAIM or CLAIMS are touched: in another suite (`pytest tests`) the plugin adds its options
-and a marker, and imports nothing heavy.
+CLAIM or CLAIMS, and EXPECTED or COUNTER, are touched: in another suite (`pytest tests`)
+the plugin adds its options and a marker, and imports nothing heavy.
 
 Under xdist (`pytest claims -n auto`) each worker loads the study from the store (training,
 under the store's lock, what it lacks) and the claims' evaluations are computed once and
@@ -18,6 +18,7 @@ controller alone, from those reports, prints the verdict table, writes the run's
 compares it with an earlier one (record.py), as pytest-benchmark does with its results."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -52,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "by `python -m harness export`) instead of the store's study; never trains")
     g.addoption("--record", default=DEFAULT_RECORD, metavar="PATH",
                 help=f"where the run leaves its record of verdicts, study, commit and versions (default "
-                     f"{DEFAULT_RECORD} under the rootdir; an empty PATH writes none)")
+                     f"{DEFAULT_RECORD}, from where pytest runs; an empty PATH writes none)")
     g.addoption("--compare", default=None, metavar="RECORD",
                 help="fail, listing each claim whose verdict differs from this earlier record")
 
@@ -68,14 +69,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[pytest.Item] | None:
     """The verdict and counter-table tests of a module's CLAIM or CLAIMS."""
-    if name not in ("CLAIM", "CLAIMS") or not isinstance(collector, pytest.Module):
+    # A Claim exists only once its module is imported: without it there is no claim to see,
+    # and a suite without claims does not pay for importing the analysis code.
+    verdicts_module = sys.modules.get("harness.analysis.verdicts")
+    if name not in ("CLAIM", "CLAIMS") or not isinstance(collector, pytest.Module) or verdicts_module is None:
         return None
-    from harness.analysis.verdicts import Claim
-
+    Claim = verdicts_module.Claim  # noqa: N806 - the class, under its own name
     declared = [obj] if name == "CLAIM" else list(obj) if isinstance(obj, (list, tuple)) else []
-    if not declared or not all(isinstance(c, Claim) for c in declared):
-        return None  # not a claim file
     module = collector.obj
+    if not declared or not all(isinstance(c, Claim) for c in declared) or not _is_claim_file(module):
+        return None
     items = []
     if not hasattr(module, "test_verdict"):
         expected = _expected(module, name, declared)
@@ -163,7 +166,7 @@ class ClaimSession:
         self.seeds, self.polytopes = config.getoption("seeds"), config.getoption("polytopes")
         self.cache, self.runs_file = config.getoption("cache"), config.getoption("runs")
         rec = config.getoption("record")
-        self.record_path = (Path(config.rootpath) / rec) if rec else None
+        self.record_path = (Path(config.invocation_params.dir) / rec) if rec else None
         self.compare_path = config.getoption("compare")
         self.compare_to = None
         if self.compare_path and not self.worker:
@@ -288,6 +291,12 @@ def _counter_test(claim: Claim, counter: Counter):
                                 counter.make_true, base=claim_study.baselines[claim.id], why=counter.why)
 
     return counter_table
+
+
+def _is_claim_file(module) -> bool:
+    """A module that declares claims and checks them (EXPECTED or COUNTER): a test module
+    that merely builds some Claim objects is no claim file."""
+    return getattr(module, "EXPECTED", None) is not None or getattr(module, "COUNTER", None) is not None
 
 
 def _claim_ids(module) -> set[str]:
