@@ -1,21 +1,57 @@
 """Where the numbers come from: package versions, commit, platform and threads, for the
-report and for every stored chunk."""
+report and for every stored chunk.
+
+Each chunk the store saves carries its own provenance as `_` columns of its runs file
+(`chunk_provenance`): the protocol as JSON, the package versions as JSON, the commit and
+whether the checkout had uncommitted changes, and the date; `engine` and `device` are
+ordinary columns. runs.csv leaves `_` columns out (schema.run_table); `Store.provenance()`
+reads them back, one row per chunk, and `provenance()` summarises them for the report."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Protocol as Structural
 
-from harness.runs.study import EnsureStats
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.config import Protocol
 
 PACKAGES = ("torch", "numpy", "scipy", "statsmodels", "numba", "pandas", "matplotlib", "diptest", "jinja2")
-def provenance(study, store, device: str, stats: EnsureStats, wall_s: float) -> dict:
+
+
+class RunCounts(Structural):
+    """What provenance reads of a study.EnsureStats (study.py imports this module)."""
+
+    trained: int
+    found: int
+
+
+def chunk_provenance(protocol: Protocol) -> dict[str, object]:
+    """The `_` columns of a chunk trained here and now under `protocol`."""
+    commit, dirty = git_commit()
+    return {
+        "_protocol": json.dumps(dataclasses.asdict(protocol), sort_keys=True),
+        "_versions": json.dumps({"python": platform.python_version(), **package_versions()}, sort_keys=True),
+        "_commit": commit,
+        "_dirty": dirty,
+        "_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def provenance(study, store, device: str, stats: RunCounts, wall_s: float) -> dict:
     """Where the numbers come from: versions, commit, study key, store, date, wall time, runs
-    trained vs found, device, platform and threads."""
+    trained vs found, device, platform and threads; and how the study's stored runs were
+    made (commits, dates, engines and devices of their chunks)."""
     commit, dirty = git_commit()
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -34,23 +70,50 @@ def provenance(study, store, device: str, stats: EnsureStats, wall_s: float) -> 
         "threads": _threads(),
         "python": platform.python_version(),
         "versions": package_versions(),
+        "stored_runs": stored_summary(store.provenance({s.key for s in study.specs()})),
     }
+
+
+def stored_summary(chunks: pd.DataFrame) -> dict[str, str]:
+    """How the runs in `chunks` (Store.provenance rows) were made, each field's distinct
+    values with their run counts: 'abc123 (3000 runs)', or 'unknown' for chunks stored
+    before provenance was kept."""
+    if chunks.empty:
+        return {}
+    dirty = chunks["dirty"].astype(str).eq("True")
+    commits = chunks["commit"].astype(str).str[:12] + dirty.map({True: " with uncommitted changes", False: ""})
+    return {"chunks": str(len(chunks)),
+            **{name: _counted(values, chunks["runs"]) for name, values in
+               (("commits", commits), ("dates", chunks["date"].astype(str).str[:10]),
+                ("engines", chunks["engine"].astype(str)), ("devices", chunks["device"].astype(str)))}}
+
+
+def _counted(values: pd.Series, runs: pd.Series) -> str:
+    totals = runs.groupby(values.to_numpy()).sum().sort_index()
+    return ", ".join(f"{v} ({n} runs)" for v, n in totals.items())
 
 
 def package_versions() -> dict[str, str]:
     """The installed version of each package that can change a number (PACKAGES)."""
-    versions = {}
+    return dict(_installed_versions())
+
+
+@lru_cache(maxsize=1)  # installed packages do not change under a running process
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    versions = []
     for name in PACKAGES:
         try:
-            versions[name] = metadata.version(name)
+            versions.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+            versions.append((name, "not installed"))
+    return tuple(versions)
 
 
+@lru_cache(maxsize=1)
 def git_commit() -> tuple[str, bool | None]:
     """The checkout's commit and whether tracked files differ from it ("unknown", None
-    outside a git checkout)."""
+    outside a git checkout). Asked once per process: every chunk a process saves comes
+    from the same checkout, and git status costs a fraction of a second each time."""
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10,
@@ -81,6 +144,3 @@ def _threads() -> dict:
     if "torch" in sys.modules:
         out["torch"] = sys.modules["torch"].get_num_threads()
     return out
-
-
-# -- intervals for the descriptive parts -----------------------------------------------------------

@@ -12,6 +12,7 @@ import pandas as pd
 
 from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS, ENGINE_VERSION, MAIN_MODELS, Measure, Protocol, RunSpec, Variant, get_variant
 from harness.errors import HarnessError
+from harness.runs.provenance import chunk_provenance
 from harness.runs.store import Store
 from harness.schema import POINT_COLUMNS, REGIONS, RUN_ID_COLUMNS, RUN_MEASURE_COLUMNS
 from harness.train.engine import group_by_protocol, make_batch, train_batch
@@ -145,13 +146,15 @@ def ensure(study: Study, store: Store | None = None, chunk_size: int | None = No
     have = store.keys()
     missing = [s for s in specs if s.key not in have]
     if missing:
-        with store.lock():
-            store.clean_tmp()
+        with store.lock(f"{_n_runs(len(missing))} of the study {'needs' if len(missing) == 1 else 'need'} training"):
+            store.tidy()
             have = store.keys()
             missing = [s for s in specs if s.key not in have]
             if missing:
                 _train_missing(missing, store, default_chunk_size(device) if chunk_size is None else chunk_size, device, progress,
                                stats, executor)
+    elif store.writable and store.untidy():
+        _tidy_if_free(store)
     stats.found = len(specs) - stats.trained
     runs, points = ensure_stored(study, store)
     stats.seconds = time.perf_counter() - t0
@@ -194,7 +197,7 @@ def train_chunk(specs: list[RunSpec], device: str = "cpu") -> tuple[pd.DataFrame
     runs, points = measure_runs(specs, params, tasks)
     runs["engine"] = ENGINE_VERSION
     runs["device"] = device
-    return runs, points
+    return runs.assign(**chunk_provenance(specs[0].protocol)), points
 
 
 def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device: str, progress: bool,
@@ -204,15 +207,51 @@ def _train_missing(missing: list[RunSpec], store: Store, chunk_size: int, device
     from harness.runs.executors import LocalExecutor
 
     executor = executor or LocalExecutor()
+    chunks = plan_chunks(missing, chunk_size)
     bar = tqdm(total=len(missing), unit="run", disable=not progress, desc="training")
     try:
-        for runs, points in executor.map(train_chunk, plan_chunks(missing, chunk_size), device=device):
-            store.write(runs, points)
+        for runs, points in executor.map(train_chunk, chunks, device=device):
+            try:
+                store.write(runs, points)
+            except OSError as exc:
+                raise HarnessError(
+                    f"cannot save chunk {stats.chunks + 1} of {len(chunks)} ({_describe(runs)}) to the store "
+                    f"{store.root}: {exc.strerror or exc}; {_kept(stats.chunks)}; free some space or pass a writable "
+                    f"--cache DIR, then run again") from None
             stats.trained += len(runs)
             stats.chunks += 1
             bar.update(len(runs))
     finally:
         bar.close()
+
+
+def _tidy_if_free(store: Store) -> None:
+    """Clears what an interrupted writer left in a complete store, unless a writer holds
+    the lock now (then it is that writer's, or the next training's, to clear)."""
+    lock = store.lock()
+    if lock.try_acquire():
+        try:
+            store.tidy()
+        finally:
+            lock.release()
+
+
+def _kept(n: int) -> str:
+    return "no chunk was saved before it" if n == 0 else "the chunk saved before it is kept" if n == 1 else \
+        f"the {n} chunks saved before it are kept"
+
+
+def _n_runs(n: int) -> str:
+    return "1 missing run" if n == 1 else f"{n} missing runs"
+
+
+def _describe(runs: pd.DataFrame) -> str:
+    """'3 runs: lp, linear; polytopes 0, 1; seeds 4, 7', to name a chunk."""
+    def values(col: str) -> str:
+        return ", ".join(str(v) for v in dict.fromkeys(runs[col]))[:80]
+
+    return (f"{len(runs)} run{'' if len(runs) == 1 else 's'}: {values('model')}; polytopes {values('polytope')}; "
+            f"seeds {values('seed')}")
 
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:
