@@ -21,3 +21,24 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
     """The tidy run table without stored parameters and store bookkeeping (runs.csv)."""
     drop = [c for c in runs.columns if c.startswith("param_") or c.startswith("_")]
     return runs.drop(columns=drop)
+
+
+# OWASP, "CSV Injection": spreadsheets run a cell that starts with one of these as a
+# formula; a leading apostrophe makes it text again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_csv_safe(df: pd.DataFrame, path) -> None:
+    """Writes `df` as CSV for spreadsheets (runs.csv): a text cell that a spreadsheet would
+    run as a formula gets a leading apostrophe; numeric columns, negative numbers included,
+    are written as they are."""
+    out = df
+    for col in df.columns:
+        if pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            continue
+        cells = df[col].astype(object)
+        risky = cells.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS)).astype(bool)
+        if risky.any():
+            out = out.copy() if out is df else out
+            out[col] = cells.where(~risky, "'" + cells[risky].astype(str))
+    out.to_csv(path, index=False)

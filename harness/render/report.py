@@ -28,7 +28,7 @@ from harness.render import figures as figs
 from harness.render.claim_sections import BADGE, claim_sections, family_size, groups, headline, hypothesis
 from harness.render.format import fmt, fmt_ci, fmt_p, fmt_pct, id_ranges, slug
 from harness.render.page import Figure, Section
-from harness.schema import run_table
+from harness.schema import run_table, to_csv_safe
 from harness.writeup import WRITEUP_SEED0
 
 REPORT_SEED = 0  # the bootstrap of the report's descriptive intervals: same data, same page
@@ -356,7 +356,7 @@ def write_report(out: Path, study, runs: pd.DataFrame, points: pd.DataFrame, cla
     out/runs.csv (the tidy run table); returns the path of index.html."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    run_table(runs).to_csv(out / "runs.csv", index=False)
+    to_csv_safe(run_table(runs), out / "runs.csv")
     html = render(study, runs, points, claims, verdicts, prov, sections)
     path = out / "index.html"
     tmp = out / ".index.html.tmp"
