@@ -326,6 +326,30 @@ def test_a_waiting_process_goes_on_when_the_holder_is_done(tmp_path, study, capf
     assert len(err) == 1 and f"pid {holder.pid}" in err[0], err
 
 
+BUSY = """import shutil, sys, time, uuid
+from pathlib import Path
+from harness.runs.store import Store
+runs = Path(sys.argv[1]) / "runs"
+first = sorted(runs.glob("*.parquet"))[0]
+with Store(sys.argv[1]).lock():
+    print("held", flush=True)
+    for _ in range(12):  # a chunk saved every 0.3 s: a copy under a new chunk name is a valid runs file
+        time.sleep(0.3)
+        shutil.copy(first, runs / f"{uuid.uuid4().hex[:12]}-{first.name.split('-', 1)[1]}")
+"""
+
+
+def test_a_holder_that_keeps_saving_chunks_is_waited_for_past_the_timeout(root, study, short, monkeypatch, capfd):
+    holder = subprocess.Popen([sys.executable, "-c", BUSY, str(root)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    monkeypatch.setenv("MESA_HARNESS_LOCK_TIMEOUT", "1")
+    capfd.readouterr()
+    t0 = time.perf_counter()
+    st = EnsureStats()
+    ensure(Study.of(("lp",), polytopes=1, seeds=5, protocol=short), Store(root), stats=st)
+    assert holder.wait() == 0 and time.perf_counter() - t0 > 3 and st.trained == 1
+
+
 def test_a_bad_lock_timeout_is_one_line(tmp_path, study, monkeypatch):
     monkeypatch.setenv("MESA_HARNESS_LOCK_TIMEOUT", "soon")
     with pytest.raises(HarnessError, match="MESA_HARNESS_LOCK_TIMEOUT"):
