@@ -148,11 +148,14 @@ def _refuse(ok: pd.DataFrame, bad: np.ndarray, where: str, col: str, what: str) 
 
 def _undefined(ok: pd.DataFrame, points: pd.DataFrame | None, where: str) -> dict[str, np.ndarray]:
     """Per column, the runs for which the measurement is undefined (NaN is its value)."""
-    try:
-        is_lp = (ok["arch"] == "lp").to_numpy() if "arch" in ok.columns else \
-            np.array([get_variant(m).arch == "lp" for m in ok["model"]], dtype=bool)
-    except HarnessError as exc:
-        raise HarnessError(f"{where}: {exc}")
+    if "arch" in ok.columns:
+        is_lp = (ok["arch"] == "lp").to_numpy()
+    else:
+        try:
+            arch = {m: get_variant(str(m)).arch for m in ok["model"].unique()}
+        except HarnessError as exc:
+            raise HarnessError(f"{where} has no column 'arch', and {exc}")
+        is_lp = (ok["model"].map(arch) == "lp").to_numpy()
     no_interior = (ok["n_interior"] == 0).to_numpy()
     # An export is of the default protocol (PROTOCOL.md): hidden units at the centre.
     all_active = (ok["center_active_n"] == Protocol().hidden).to_numpy()
