@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis.multiverse import CHOICES, DEFAULT, MEASURE_COLUMNS, Remeasured, decide_family, plan, run
-from harness.claims import Claim, PairedDiff, evaluate, evaluate_all
+from harness.analysis.multiverse import CHOICES, DEFAULT, MEASURE_COLUMNS, Remeasured, plan, run
+from harness.claims import Claim, PairedDiff, evaluate_all
 from harness.config import Measure, Protocol
 from harness.render.text import as_json, table_text
 from harness.runs.study import remeasure
@@ -89,12 +89,10 @@ def test_the_default_specification_is_evaluate_all():
     mv = run(claims, (runs, points), [DEFAULT], remeasure_fn=planted_remeasure)
     want = {v.id: v for v in evaluate_all(claims, runs, points)}
     got = mv.outcomes.set_index("id")
-    for cid, v in want.items():
+    for cid, v in want.items():  # one verdict path: the same words and the same Holm p, exactly
         assert got.loc[cid, "verdict"] == v.verdict
-        assert got.loc[cid, "p_adj"] == pytest.approx(v.p_adj)
+        assert got.loc[cid, "p_adj"] == v.p_adj
     assert want["needs-flat"].verdict == "not supported"  # the requirement is what failed
-    raw = [evaluate(c, runs, points) for c in claims]
-    assert [v.verdict for v in decide_family(claims, raw)] == [want[c.id].verdict for c in claims]
 
 
 def test_plans_cover_the_choices():

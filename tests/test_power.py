@@ -7,8 +7,9 @@ import pytest
 from scipy import stats as sps
 
 from harness.analysis import stats
-from harness.analysis.power import analytic_power, holm_rows, power_curves
+from harness.analysis.power import analytic_power, power_curves
 from harness.analysis.seedzero import seed_zero, seed_zero_value
+from harness.analysis.verdicts import holm_by_group
 from harness.claims import Claim, PairedRatio, RunMean, evaluate_all
 
 P, S = 10, 30
@@ -34,13 +35,13 @@ def _study(effect: float, tau: float, sigma: float, seed: int = 1) -> pd.DataFra
                          "seed": ss.ravel(), "status": "ok", "collapsed": False, "x": x.ravel()})
 
 
-CLAIM = Claim(id="positive-mean", sentence="x is positive.", statistic=RunMean("x", model="a"), direction=">",
+MEAN_CLAIM = Claim(id="positive-mean", sentence="x is positive.", statistic=RunMean("x", model="a"), direction=">",
               null=0.0, rule="all", group="simulated")
 
 
 def _power(runs: pd.DataFrame, grid, reps=2000):
-    verdicts = evaluate_all([CLAIM], runs, None, n_boot=200)
-    (curve,) = power_curves([CLAIM], verdicts, runs, None, seed_grid=grid, polytope_grid=(5,), reps=reps,
+    verdicts = evaluate_all([MEAN_CLAIM], runs, None, n_boot=200)
+    (curve,) = power_curves([MEAN_CLAIM], verdicts, runs, None, seed_grid=grid, polytope_grid=(5,), reps=reps,
                             rng=np.random.default_rng(7))
     return curve
 
@@ -63,8 +64,8 @@ def test_unadjusted_resampling_would_miss_the_analytic_power():
     """The check above can fail: resampling raw runs counts the seed noise twice and misses."""
     effect, tau, sigma = 1.0, 0.5, 4.0
     runs = _study(effect, tau, sigma)
-    verdicts = evaluate_all([CLAIM], runs, None, n_boot=200)
-    (raw,) = power_curves([CLAIM], verdicts, runs, None, seed_grid=(30,), polytope_grid=(5,), reps=2000,
+    verdicts = evaluate_all([MEAN_CLAIM], runs, None, n_boot=200)
+    (raw,) = power_curves([MEAN_CLAIM], verdicts, runs, None, seed_grid=(30,), polytope_grid=(5,), reps=2000,
                           rng=np.random.default_rng(7), adjust=False)
     assert abs(raw.power[0] - analytic_power(effect, tau, sigma, P, 30)) > 0.10  # 0.74 against 0.89
 
@@ -85,13 +86,19 @@ def test_power_is_reproducible_with_a_seeded_generator():
     assert a.power == b.power
 
 
-def test_holm_rows_equals_statsmodels_holm_row_by_row():
+def test_holm_by_group_is_statsmodels_holm_within_each_group_row_by_row():
+    """One Holm for one evaluation (K,) and for R resampled studies (R, K): statsmodels' Holm
+    on each group's claims, NaN (untested) left out of the family and kept NaN."""
     rng = np.random.default_rng(0)
     p = rng.uniform(0, 0.2, size=(50, 6))
     p[rng.uniform(size=p.shape) < 0.2] = np.nan
-    got = holm_rows(p)
+    groups = ["a", "b", "a", "a", "b", "c"]
+    got = holm_by_group(p, groups)
     for row, adj in zip(p, got, strict=True):
-        np.testing.assert_allclose(adj, stats.holm(row), equal_nan=True)
+        for g in set(groups):
+            idx = [k for k, x in enumerate(groups) if x == g]
+            np.testing.assert_array_equal(adj[idx], stats.holm(row[idx]))
+    np.testing.assert_array_equal(holm_by_group(p[3], groups), got[3])
 
 
 def test_seed_zero_value_and_percentile_come_from_the_reproduced_run():

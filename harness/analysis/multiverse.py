@@ -32,11 +32,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 
-import numpy as np
 import pandas as pd
 
-from harness.analysis.power import holm_rows
-from harness.analysis.statistics import DipShare
 from harness.analysis.verdicts import N_BOOT, POSITIVE, Claim, Verdict, decide_all, evaluate
 from harness.config import Measure, Protocol
 from harness.errors import HarnessError
@@ -71,6 +68,9 @@ MEASURE_COLUMNS = {
     "band": ("grad_boundary", "grad_exterior"),
     "center": ("center_active_n", "center_active_absw", "center_inactive_absw"),
 }
+# Which point regions a setting relabels: the band moves points between boundary and exterior
+# (the interior is the polytope's inside, whatever the band).
+MEASURE_REGIONS = {"band": ("boundary", "exterior")}
 
 
 @dataclass(frozen=True)
@@ -193,29 +193,12 @@ def _claims_under(claims: Sequence[Claim], rule: str) -> list[Claim]:
     return [replace(c, rule="all") for c in claims]
 
 
-_COLUMN_FIELDS = ("column", "after", "before", "num_col", "den_col", "y", "x")
-
-
 def _inputs(claim: Claim, m: Measure) -> tuple:
-    """The Measure settings a claim's statistic reads (its columns among MEASURE_COLUMNS; a
-    dip test outside the interior reads the band). A statistic of unknown shape reads all."""
+    """The Measure settings a claim's statistic reads: those that change one of its columns
+    (MEASURE_COLUMNS) or the labels of a point region it reads (MEASURE_REGIONS)."""
     st = claim.statistic
-    if isinstance(st, DipShare):
-        return (("band", m.band),) if st.region != "interior" else ()
-    cols = {getattr(st, a) for a in _COLUMN_FIELDS if isinstance(getattr(st, a, None), str)}
-    if not cols:
-        return tuple((s, getattr(m, s)) for s in MEASURE_COLUMNS)
-    return tuple((s, getattr(m, s)) for s, owned in MEASURE_COLUMNS.items() if cols & set(owned))
-
-
-def decide_family(claims: Sequence[Claim], raw: Sequence[Verdict]) -> list[Verdict]:
-    """What `evaluate_all` does after evaluating each claim (claims.decide_all), with the
-    vectorised Holm of power.holm_rows."""
-    adj = np.full(len(raw), np.nan)
-    for g in dict.fromkeys(c.group for c in claims):
-        idx = [i for i, c in enumerate(claims) if c.group == g]
-        adj[idx] = holm_rows(np.array([[raw[i].p_value for i in idx]]))[0]
-    return decide_all(list(claims), list(raw), adj)
+    return tuple((s, getattr(m, s)) for s in MEASURE_COLUMNS
+                 if set(st.columns) & set(MEASURE_COLUMNS[s]) or set(st.regions) & set(MEASURE_REGIONS.get(s, ())))
 
 
 # -- running it -----------------------------------------------------------------------------------------
@@ -327,12 +310,12 @@ def run(claims: Sequence[Claim], main: Tables, specs: Sequence[Spec], *,
                         tables = tables or source.tables(s.measure)
                         done[key] = evaluate(c, *tables, n_boot=n_boot)
                     raw.append(done[key])
-                rows += _rows(s, block, size, decide_family(under, raw), claims)
+                rows += _rows(s, block, size, decide_all(under, raw), claims)
                 bar.update(1)
         if train_tables is not None and len(by_protocol) > 1:
             runs, points = train_tables(_P)
             raw = [evaluate(c, runs, points, n_boot=n_boot) for c in claims]
-            rows += _rows(DEFAULT, "reference", train_size, decide_family(claims, raw), claims)
+            rows += _rows(DEFAULT, "reference", train_size, decide_all(claims, raw), claims)
             bar.update(1)
     finally:
         bar.close()

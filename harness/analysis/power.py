@@ -3,11 +3,14 @@
 Power by resampling the stored runs (one study, every claim at once). A resampled study
 draws G polytopes with replacement and, within each drawn polytope, n seeds with
 replacement (seeds are nested in polytopes: seeding.py); every claim is then tested on those
-runs as `evaluate_all` tests it (each claim's own test at alpha 0.05, Holm within its claim
-group, the verdict words of `claims.decide`), without the bootstrap: the 95% interval that a
-magnitude claim needs is the t-interval on polytope means, which is what the expanded-
-percentile bootstrap gives for a mean (stats.cluster_bootstrap). Power = the share of R
-resampled studies that reach the claim's target (`Target`).
+runs through the verdict path of `evaluate_all`: each statistic's estimate and test in
+vectorised form (`Statistic.replicate`, analysis/estimators.py: the same estimate and p as
+`verdicts.assess` on the same resample, tests/test_replicate.py; a slope's cluster-robust
+test stands in for its mixed model), the same yes/no and equivalence checks, Holm within
+each claim group (`holm_by_group`) and the verdict words of `verdicts.decide_all`. Only the
+interval differs: the t-interval on polytope means, where one study gets the two-level
+cluster bootstrap's (a bootstrap per resampled study would cost R x B). Power = the share
+of R resampled studies that reach the claim's target (`Target`).
 
 Shapes: P polytopes x S seeds in the study's grid, a cell per (polytope, seed) holding the
 claim's units there (a run, a pair of runs, or the runs of several models); R resampled
@@ -30,6 +33,7 @@ a user would run them, not n usable ones.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,12 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from harness.analysis.statistics import (
-    ALPHA,
-    RatioOfMeans,
-    Slope,
-)
-from harness.analysis.verdicts import Claim, Verdict, decide_all
+from harness.analysis.estimators import Replicates, agreeing_replicates, equivalence_rows
+from harness.analysis.statistics import ALPHA
+from harness.analysis.stats import Interval
+from harness.analysis.verdicts import Claim, Verdict, decide_words, holm_by_group
 from harness.errors import HarnessError
 from harness.jsonable import jsonable
 
@@ -93,31 +95,34 @@ def target_for(claim: Claim, v: Verdict) -> Target | None:
 # -- the study as arrays ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Cells:
-    """One claim's units on the study's (P, S) grid: `cnt` units per cell and, per column of
-    `cols`, their sum per cell (test scale: "v"; "num", "den" for a ratio of means; "x", "y",
-    "xx", "xy" for a slope). kind: "mean", "ratio" or "slope"."""
+    """One claim's units on the study's (P, S) grid: `cnt` units per cell and, per unit
+    column, their sum per cell: "v" (the value, test scale), "ones" and "zeros" (units whose
+    value is exactly 1 or 0: a resample where every unit agrees on a yes/no outcome is
+    tested as `verdicts.assess` tests it), and the statistic's own (`cell_columns`)."""
 
-    kind: str
     cnt: np.ndarray  # (P, S)
     cols: dict  # name -> (P, S)
 
 
-def _kind(claim: Claim) -> str:
-    if isinstance(claim.statistic, Slope):
-        return "slope"
-    return "ratio" if isinstance(claim.statistic, RatioOfMeans) else "mean"
-
-
-def _adjusted(means: dict[str, np.ndarray], has: np.ndarray) -> dict[str, np.ndarray]:
-    """Cell means (P, S) moved so that polytope means and the seed noise within polytopes
-    have the variances of a new study (module docstring). The factors are estimated on "v"
-    (the test's scale) and applied to every column alike, so that value = num - den survives."""
+def _adjusted(cols: dict[str, np.ndarray], pi: np.ndarray, si: np.ndarray, shape: tuple[int, int]) -> dict:
+    """Unit columns (n,) moved so that polytope means and the seed noise within polytopes have
+    the variances of a new study (module docstring): each unit u of polytope p becomes
+    centre_p + d_p (u - mean_p), column by column. The factors are estimated on "v" (the
+    test's scale) and applied to every column alike, so that value = num - den survives."""
+    cnt = np.zeros(shape)
+    np.add.at(cnt, (pi, si), 1.0)
+    has = cnt > 0
     m = has.sum(axis=1)  # usable cells per polytope
     rows = m > 0
     if rows.sum() < 2:
-        return means
+        return cols
+    means = {}  # cell means (P, S), 0 in an empty cell
+    for k, u in cols.items():
+        total = np.zeros(shape)
+        np.add.at(total, (pi, si), u)
+        means[k] = np.where(has, total / np.maximum(cnt, 1), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pmean = {k: np.where(rows, np.where(has, y, 0.0).sum(axis=1) / m, 0.0) for k, y in means.items()}
+        pmean = {k: np.where(rows, y.sum(axis=1) / m, 0.0) for k, y in means.items()}  # (P,)
     y, yp = means["v"], pmean["v"]
     dof = int(np.maximum(m - 1, 0).sum())
     noise = float(np.where(has, (y - yp[:, None]) ** 2, 0.0).sum()) / dof if dof else 0.0
@@ -125,42 +130,36 @@ def _adjusted(means: dict[str, np.ndarray], has: np.ndarray) -> dict[str, np.nda
     tau2 = max(between - noise * float(np.mean(1.0 / m[rows])), 0.0)
     plug_in = float(np.var(yp[rows]))  # what drawing polytopes with replacement reproduces
     c = math.sqrt(tau2 / plug_in) if plug_in > 0 else 1.0
-    d = np.where(m >= 2, np.sqrt(m / np.maximum(m - 1, 1)), 1.0)[:, None]  # (P, 1)
+    d = np.where(m >= 2, np.sqrt(m / np.maximum(m - 1, 1)), 1.0)  # (P,)
     out = {}
-    for k, yk in means.items():
+    for k, u in cols.items():
         grand = float(pmean[k][rows].mean())
         centre = grand + c * (pmean[k] - grand)
-        out[k] = np.where(has, centre[:, None] + d * (yk - pmean[k][:, None]), 0.0)
+        out[k] = centre[pi] + d[pi] * (u - pmean[k][pi])
     return out
 
 
 def claim_cells(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None, polytopes: np.ndarray,
                 seeds: np.ndarray, adjust: bool = True) -> Cells:
-    """The claim's units (its own inclusion rule) summed per cell of the (P, S) grid."""
-    u = claim.statistic.units(runs, points, claim.rule).table
+    """The claim's units (its own inclusion rule; rows `verdicts.assess` would exclude left
+    out) summed per cell of the (P, S) grid."""
+    st = claim.statistic
+    u = st.units(runs, points, claim.rule).finite(st.inputs).table
     u = u[u["polytope"].isin(polytopes) & u["seed"].isin(seeds)]
-    kind = _kind(claim)
-    if kind == "slope":
-        x, y = u["x"].to_numpy(float), u["value"].to_numpy(float)
-        u = u.assign(x=x, y=y, xx=x * x, xy=x * y)[np.isfinite(x) & np.isfinite(y)]
-        names = ["x", "y", "xx", "xy"]
-    else:
-        u = u.assign(v=u["value"].to_numpy(float))
-        names = ["v", "num", "den"] if kind == "ratio" else ["v"]
     shape = (len(polytopes), len(seeds))
     pi = np.searchsorted(polytopes, u["polytope"].to_numpy())
     si = np.searchsorted(seeds, u["seed"].to_numpy())
+    cols = {"v": u["value"].to_numpy(float), **st.cell_columns(u)}
+    if adjust and st.adjustable and len(u):
+        cols = _adjusted(cols, pi, si, shape)
+    cols.update(ones=(cols["v"] == 1.0).astype(float), zeros=(cols["v"] == 0.0).astype(float))
     cnt = np.zeros(shape)
     np.add.at(cnt, (pi, si), 1.0)
     sums = {}
-    for k in names:
+    for k, a in cols.items():
         sums[k] = np.zeros(shape)
-        np.add.at(sums[k], (pi, si), u[k].to_numpy(float))
-    has = cnt > 0
-    if adjust and kind != "slope" and has.any():
-        means = _adjusted({k: np.where(has, s / np.maximum(cnt, 1), 0.0) for k, s in sums.items()}, has)
-        sums = {k: m * cnt for k, m in means.items()}
-    return Cells(kind, cnt, sums)
+        np.add.at(sums[k], (pi, si), a)
+    return Cells(cnt, sums)
 
 
 # -- one resampled study, every claim -------------------------------------------------------------
@@ -172,143 +171,43 @@ def _slots(a: np.ndarray, poly: np.ndarray, seed: np.ndarray | None) -> np.ndarr
     return a[poly[..., None], seed].sum(axis=-1)
 
 
-def _mean_test(pm: np.ndarray, null: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """t-test of polytope means pm (R, G; NaN = empty slot) against `null`: mean, se, df, p (R,).
-    Identical polytope means: p = 0 when they differ from the null, 1 when equal (as
-    stats.cluster_mean_test); fewer than 2 polytopes: p = NaN."""
-    g = np.sum(~np.isnan(pm), axis=1)
-    z = np.where(np.isnan(pm), 0.0, pm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = z.sum(axis=1) / g
-        sd = np.sqrt(np.where(np.isnan(pm), 0.0, (pm - mean[:, None]) ** 2).sum(axis=1) / np.maximum(g - 1, 1))
-        se = sd / np.sqrt(g)
-        p = 2 * sps.t.sf(np.abs((mean - null) / se), np.maximum(g - 1, 1))
-    flat = sd <= 1e-12 * np.abs(mean)
-    same = np.abs(mean - null) <= 1e-12 * np.maximum(abs(null), np.abs(mean))
-    p = np.where(flat, np.where(same, 1.0, 0.0), p)
-    return mean, np.where(flat, 0.0, se), g - 1, np.where(g >= 2, p, np.nan)
+def replicate(claim: Claim, cells: Cells, poly: np.ndarray, seed: np.ndarray | None) -> Replicates:
+    """The claim's statistic in each resampled study (R,): `Statistic.replicate`, then what
+    `verdicts.assess` does after the estimate (every unit agreeing on a yes/no outcome, the
+    equivalence test), from the same functions (analysis/estimators.py)."""
+    count = _slots(cells.cnt, poly, seed)
+    sums = {k: _slots(a, poly, seed) for k, a in cells.cols.items()}
+    null = claim.null_value
+    rep = agreeing_replicates(claim.statistic.replicate(sums, count, null), sums, count, null)
+    if claim.kind != "equivalence":
+        return rep
+    if rep.means is None:
+        raise HarnessError(f"claim {claim.id}: its statistic gives no polytope means to test equivalence on")
+    p, beyond = equivalence_rows(rep.means, claim.margin)
+    return dataclasses.replace(rep, p_value=p, beyond_margin_p=beyond)
 
 
-def _nanmean(a: np.ndarray) -> np.ndarray:
-    """Row means of a (R, G) over its non-NaN entries; NaN for a row with none."""
-    ok = ~np.isnan(a)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ok, a, 0.0).sum(axis=1) / ok.sum(axis=1)
+def _verdict(claim: Claim, rep: Replicates, r: int) -> Verdict:
+    """Resampled study r as the raw Verdict `decide` reads (estimate, CI, p, null, and the
+    one-sided p past the margin)."""
+    p = float(rep.p_value[r])
+    beyond = 1.0 if rep.beyond_margin_p is None else float(rep.beyond_margin_p[r])
+    return Verdict(id=claim.id, sentence=claim.sentence, kind=claim.kind, verdict="",
+                   estimate=float(rep.estimate[r]), ci=Interval(float(rep.ci_low[r]), float(rep.ci_high[r])),
+                   p_value=p, p_adj=p, null=claim.null_value, claimed=claim.claimed, writeup=claim.writeup,
+                   writeup_percentile=float("nan"), n_runs=0, n_polytopes=0, n_seeds=0, n_excluded=0,
+                   rule=claim.rule, statistic="", margin=claim.margin, detail={"beyond_margin_p": beyond})
 
 
-def _replicate(claim: Claim, s: Cells, poly: np.ndarray, seed: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Per resampled study (R,): estimate and 95% CI on the reported scale, p of the claim's
-    test, and beyond_margin_p (equivalence claims: one-sided, past the nearer margin). The
-    estimate is the mean of polytope means (a ratio of them for ratio claims), the quantity
-    claims.evaluate estimates and tests."""
-    C = _slots(s.cnt, poly, seed)
-    valid = C > 0
-    g = valid.sum(axis=1)
-    tq = sps.t.ppf(0.975, np.maximum(g - 1, 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if s.kind == "slope":
-            return _slope_replicate(s, poly, seed, C, g, tq)
-
-        def per_poly(name: str) -> np.ndarray:
-            return np.where(valid, _slots(s.cols[name], poly, seed) / np.where(valid, C, 1), np.nan)
-
-        pm = per_poly("v")
-        if s.kind == "ratio":
-            _, _, _, p = _mean_test(pm, 0.0)
-            npm, dpm = per_poly("num"), per_poly("den")
-            mn, md = _nanmean(npm), _nanmean(dpm)
-            est = mn / md
-            z = npm / mn[:, None] - dpm / md[:, None]  # delta method for log(mean num / mean den)
-            dev = np.where(valid, z - _nanmean(z)[:, None], 0.0)
-            se_log = np.sqrt((dev ** 2).sum(axis=1) / np.maximum(g - 1, 1) / g)
-            ok = (mn > 0) & (md > 0)
-            lo = np.where(ok, mn / md * np.exp(-tq * se_log), np.nan)
-            hi = np.where(ok, mn / md * np.exp(tq * se_log), np.nan)
-            return {"estimate": est, "ci_low": lo, "ci_high": hi, "p": p, "beyond_margin_p": np.ones_like(p)}
-        log = claim.statistic.scale == "log"
-        mean, se, df, p = _mean_test(pm, math.log(claim.null_value) if log else claim.null_value)
-        est = mean
-        lo, hi = mean - tq * se, mean + tq * se
-        if log:
-            est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
-        out = {"estimate": est, "ci_low": lo, "ci_high": hi, "p": p, "beyond_margin_p": np.ones_like(p)}
-        if claim.kind == "equivalence":
-            m_lo, m_hi = claim.margin
-            dfm = np.maximum(df, 1)
-            p_eq = np.maximum(sps.t.sf((mean - m_lo) / se, dfm), sps.t.cdf((mean - m_hi) / se, dfm))
-            p_eq = np.where(se == 0, np.where((mean > m_lo) & (mean < m_hi), 0.0, 1.0), p_eq)
-            out["p"] = np.where(np.isnan(p), np.nan, p_eq)
-            mid = (m_lo + m_hi) / 2
-            out["beyond_margin_p"] = np.where(mean >= mid, sps.t.sf((mean - m_hi) / se, dfm),
-                                              sps.t.cdf((mean - m_lo) / se, dfm))
-        return out
-
-
-def _slope_replicate(s: Cells, poly, seed, C, g, tq) -> dict[str, np.ndarray]:
-    """Pooled least-squares slope with a polytope-clustered (CR1) standard error and t on G-1
-    df: the mixed model's test without fitting one per resampled study."""
-    sx, sy, sxx, sxy = (_slots(s.cols[k], poly, seed) for k in ("x", "y", "xx", "xy"))
-    n = C.sum(axis=1)
-    xbar, ybar = sx.sum(axis=1) / n, sy.sum(axis=1) / n
-    sxx_c = sxx.sum(axis=1) - n * xbar ** 2
-    b = (sxy.sum(axis=1) - n * xbar * ybar) / sxx_c
-    a = ybar - b * xbar
-    # per slot: sum over its runs of (x - xbar) * residual
-    score = (sxy - a[:, None] * sx - b[:, None] * sxx) - xbar[:, None] * (sy - a[:, None] * C - b[:, None] * sx)
-    se = np.sqrt((score ** 2).sum(axis=1) / sxx_c ** 2 * g / np.maximum(g - 1, 1))
-    p = np.where(g >= 2, 2 * sps.t.sf(np.abs(b / se), np.maximum(g - 1, 1)), np.nan)
-    return {"estimate": b, "ci_low": b - tq * se, "ci_high": b + tq * se, "p": p, "beyond_margin_p": np.ones_like(p)}
-
-
-def holm_rows(p: np.ndarray) -> np.ndarray:
-    """Holm-adjusted p per row of p (R, m), NaN left out of each row's family and kept NaN:
-    stats.holm on every row at once (statsmodels' multipletests runs gc.collect on each
-    call, far too slow for thousands of rows)."""
-    p = np.asarray(p, dtype=float)
-    tested = ~np.isnan(p)
-    m = tested.sum(axis=1, keepdims=True)
-    order = np.argsort(np.where(tested, p, np.inf), axis=1, kind="stable")
-    ps = np.take_along_axis(np.where(tested, p, np.inf), order, axis=1)
-    k = np.arange(p.shape[1])[None, :]
-    scaled = np.where(np.isfinite(ps), np.maximum(m - k, 1) * np.where(np.isfinite(ps), ps, 0.0), np.inf)
-    adj = np.minimum(np.maximum.accumulate(scaled, axis=1), 1.0)
-    out = np.empty_like(adj)
-    np.put_along_axis(out, order, adj, axis=1)
-    return np.where(tested, out, np.nan)
-
-
-@dataclass(frozen=True)
-class _Rep:
-    """The fields of a Verdict that `claims.decide_all` reads, for one resampled study."""
-
-    estimate: float
-    null: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    detail: dict
-    note: str = ""
-    verdict: str = ""
-    p_adj: float = float("nan")
-
-
-def _words(claims: Sequence[Claim], reps: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def _words(claims: Sequence[Claim], reps: dict[str, Replicates]) -> tuple[np.ndarray, np.ndarray]:
     """Verdict words (R, K) and Holm-adjusted p (R, K) of every claim in every resampled study:
-    Holm within each claim group (vectorised), then claims.decide_all, as evaluate_all does."""
-    K = len(claims)
-    R = len(next(iter(reps.values()))["p"])
-    p = np.column_stack([reps[c.id]["p"] for c in claims])  # (R, K)
-    p_adj = np.full_like(p, np.nan)
-    for grp in dict.fromkeys(c.group for c in claims):
-        idx = [k for k, c in enumerate(claims) if c.group == grp]
-        p_adj[:, idx] = holm_rows(p[:, idx])
-    words = np.empty((R, K), dtype=object)
-    for r in range(R):
-        raw = [_Rep(float(reps[c.id]["estimate"][r]), c.null_value, float(reps[c.id]["ci_low"][r]),
-                    float(reps[c.id]["ci_high"][r]), float(p[r, k]),
-                    {"beyond_margin_p": float(reps[c.id]["beyond_margin_p"][r])})
-               for k, c in enumerate(claims)]
-        words[r] = [v.verdict for v in decide_all(list(claims), raw, p_adj[r])]
+    Holm within each claim group, then the words of `decide_all`, as evaluate_all does."""
+    p = np.column_stack([reps[c.id].p_value for c in claims])  # (R, K)
+    p_adj = holm_by_group(p, [c.group for c in claims])
+    words = np.empty(p.shape, dtype=object)
+    for r in range(p.shape[0]):
+        raw = [_verdict(c, reps[c.id], r) for c in claims]
+        words[r] = decide_words(claims, raw, p_adj[r])
     return words, p_adj
 
 
@@ -384,19 +283,19 @@ def power_curves(claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: pd.
     polytopes = np.sort(runs["polytope"].unique())
     seeds = np.sort(runs["seed"].unique())
     P, S = len(polytopes), len(seeds)
-    sums = {c.id: claim_cells(c, runs, points, polytopes, seeds, adjust=adjust) for c in claims}
+    cells = {c.id: claim_cells(c, runs, points, polytopes, seeds, adjust=adjust) for c in claims}
     targets = {c.id: target_for(c, by_id[c.id]) for c in claims}
 
     def power_at(G: int, n: int | None) -> dict[str, float]:
         poly = rng.integers(0, P, size=(reps, G))
         seed = None if n is None else rng.integers(0, S, size=(reps, G, n))
-        reps_ = {c.id: _replicate(c, sums[c.id], poly, seed) for c in claims}
+        reps_ = {c.id: replicate(c, cells[c.id], poly, seed) for c in claims}
         words, p_adj = _words(claims, reps_)
         out = {}
         for k, c in enumerate(claims):
             t = targets[c.id]
             out[c.id] = float("nan") if t is None else float(
-                t.reached(words[:, k], p_adj[:, k], reps_[c.id]["estimate"], c.null_value).mean())
+                t.reached(words[:, k], p_adj[:, k], reps_[c.id].estimate, c.null_value).mean())
         return out
 
     by_seeds = [power_at(P, n) for n in seed_grid]

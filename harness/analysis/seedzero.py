@@ -1,24 +1,13 @@
+"""The write-up's own seed 0 on each claim's per-run distribution: its value of the claim's
+statistic (asked of the statistic) and where it falls among the runs."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from harness.analysis import stats
-from harness.analysis.statistics import (
-    ALPHA,
-    RATIO_FLOOR,
-    DipShare,
-    PairedDiff,
-    PairedRatio,
-    RatioOfMeans,
-    RunMean,
-    Slope,
-    WithinDiff,
-    WithinRatio,
-)
 from harness.analysis.verdicts import Claim, Verdict
 from harness.jsonable import jsonable
 
@@ -34,52 +23,20 @@ class SeedZero:
     source: str  # "reproduced" (computed from reference.reproduce), "write-up" (its table) or ""
     percentile: float
     n_runs: int
-    scale: str
+    scale: str  # the statistic's test scale (its name)
+    log_axis: bool  # a ratio: compared on the log scale
     why: str = ""
 
     def as_dict(self) -> dict:
         return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
 
 
-def _floor_ratio(a: float, b: float) -> float:
-    return math.exp(math.log(max(a, RATIO_FLOOR)) - math.log(max(b, RATIO_FLOOR)))
-
-
-def _dip_reject(reproduced: Mapping[str, dict], model: str, region: str) -> float:
-    """1.0 when seed 0's gradient norms in `region` fail the dip test at alpha, else 0.0.
-    reproduced[model]["grad_norms"][region]: that run's per-point norms (the pipeline measures them)."""
-    g = np.asarray(reproduced[model]["grad_norms"][region], dtype=float)
-    _, p = stats.dip_per_run([g])
-    return float(p[0] < ALPHA)
-
-
 def seed_zero_value(claim: Claim, reproduced: Mapping[str, dict]) -> float | None:
     """The claim's per-run statistic on the write-up's run (reference.reproduce output, keyed
     by model, then by run-table column); None when that run lacks a model it needs."""
-    st = claim.statistic
-    if not set(st.models) <= set(reproduced):
+    if not set(claim.statistic.models) <= set(reproduced):
         return None
-    r = reproduced
-
-    def col(m: str, c: str) -> float:
-        return float(r[m][c])
-
-    if isinstance(st, PairedRatio):
-        return _floor_ratio(col(st.num, st.column), col(st.den, st.column))
-    if isinstance(st, PairedDiff):
-        return col(st.a, st.column) - col(st.b, st.column)
-    if isinstance(st, WithinDiff):
-        return col(st.model, st.after) - col(st.model, st.before)
-    if isinstance(st, RatioOfMeans):
-        den = col(st.den, st.column)
-        return col(st.num, st.column) / den if den > 0 else math.inf
-    if isinstance(st, WithinRatio):
-        return _floor_ratio(col(st.model, st.num_col), col(st.model, st.den_col))
-    if isinstance(st, RunMean):
-        return float(np.mean([col(m, st.column) for m in st.models]))
-    if isinstance(st, DipShare):
-        return _dip_reject(r, st.model, st.region) if "grad_norms" in r[st.model] else None
-    return None  # a slope needs many runs
+    return claim.statistic.seed_zero(reproduced)
 
 
 def seed_zero(claims: Sequence[Claim], verdicts: Sequence[Verdict],
@@ -101,11 +58,10 @@ def seed_zero(claims: Sequence[Claim], verdicts: Sequence[Verdict],
         if value is None and c.writeup is not None:
             value, source = float(c.writeup), "write-up"
         if value is None:
-            why = ("a slope across runs has no single-run value" if isinstance(c.statistic, Slope)
-                   else f"the write-up ran only lp and linear; this claim needs {', '.join(c.statistic.models)}")
+            why = c.statistic.seed_zero_missing()
         pct = stats.percentile_of(value, units) if value is not None and units.size else float("nan")
         out.append(SeedZero(c.id, c.group, value, source, pct, int(np.isfinite(units).sum()),
-                            c.statistic.scale, why))
+                            c.statistic.scale, c.statistic.log_axis, why))
     return out
 
 

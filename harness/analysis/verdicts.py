@@ -7,20 +7,18 @@ from which the report's legend and the README's "Verdicts" table are generated.
 """
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from harness.analysis import stats
-from harness.analysis.statistics import (
-    ALPHA,
-    RULES,
-    DipShare,
-    Statistic,
-)
+from harness.analysis.estimators import agreement, all_agree, beyond_margin, nearer_margin
+from harness.analysis.statistics import ALPHA, RULES, Statistic, Units
 from harness.errors import HarnessError
 from harness.jsonable import jsonable
 
@@ -69,6 +67,9 @@ class Claim:
     source: str = ""  # the file that declared it
 
     def __post_init__(self) -> None:
+        if not isinstance(self.statistic, Statistic):
+            raise HarnessError(f"claim {self.id}: its statistic must be a harness.claims statistic (a Statistic), "
+                               f"got {type(self.statistic).__name__}")
         if self.kind not in KINDS:
             raise HarnessError(f"claim {self.id}: kind must be one of {', '.join(KINDS)} (got {self.kind!r})")
         if self.direction not in (">", "<"):
@@ -77,7 +78,7 @@ class Claim:
             raise HarnessError(f"claim {self.id}: an equivalence claim needs a margin (low, high) with low < high")
         if self.kind == "magnitude" and self.claimed is None:
             raise HarnessError(f"claim {self.id}: a magnitude claim needs the claimed value")
-        if self.kind == "equivalence" and self.statistic.scale != "linear":
+        if self.kind == "equivalence" and not self.statistic.additive:
             raise HarnessError(f"claim {self.id}: an equivalence margin needs a difference, not a ratio or slope")
         if self.rule not in RULES:
             raise HarnessError(f"claim {self.id}: rule must be one of {', '.join(RULES)}")
@@ -86,7 +87,7 @@ class Claim:
     def null_value(self) -> float:
         if self.null is not None:
             return self.null
-        return 1.0 if self.statistic.scale in ("log", "ratio_of_means") else 0.0
+        return self.statistic.default_null
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -94,16 +95,37 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """Why a claim that is significant in its claimed direction reads `not supported`: the
+    claims it `requires` that are not positive, one text each ("x is contradicted",
+    "y was not evaluated")."""
+
+    failed: tuple[str, ...]
+
+    @property
+    def note(self) -> str:
+        return "gated: significant, but " + ", ".join(self.failed)
+
+
+# The keys of Verdict.as_dict, in the order `claims --json` has always printed them.
+_EXPORTED = ("id", "sentence", "kind", "verdict", "estimate", "ci_low", "ci_high", "p_value", "p_adj", "null",
+             "claimed", "writeup", "writeup_percentile", "n_runs", "n_polytopes", "n_seeds", "n_excluded", "rule",
+             "statistic", "note", "margin", "detail", "per_polytope")
+
+
+@dataclass(frozen=True, repr=False)
 class Verdict:
-    """What the data say about one claim (harness.render.text.verdict_row prints it as one row)."""
+    """What the data say about one claim (harness.render.text.verdict_row prints it as one
+    row): the estimate and its 95% interval `ci` on the reported scale, the p of the claim's
+    test and its Holm-adjusted p, the verdict word and, when a required claim failed, the
+    `gate`. `unit_values` are the per-unit values on the reported scale (figures, seed 0)."""
 
     id: str
     sentence: str
     kind: str
     verdict: str
     estimate: float
-    ci_low: float
-    ci_high: float
+    ci: stats.Interval
     p_value: float
     p_adj: float
     null: float
@@ -118,37 +140,39 @@ class Verdict:
     statistic: str
     note: str = ""
     margin: tuple[float, float] | None = None
+    gate: Gate | None = None
     detail: dict = field(default_factory=dict)
     per_polytope: tuple = ()
-    unit_values: np.ndarray = field(default=None, repr=False, compare=False)
+    unit_values: np.ndarray = field(default=None, compare=False)
+
+    @property
+    def ci_low(self) -> float:
+        return self.ci.low
+
+    @property
+    def ci_high(self) -> float:
+        return self.ci.high
+
+    @property
+    def tested(self) -> bool:
+        """Whether there was a test (at least 2 usable units); an untested claim stays out
+        of its Holm family."""
+        return not math.isnan(self.p_value)
 
     def as_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "unit_values"}
+        out = {k: getattr(self, k) for k in _EXPORTED}
         out["per_polytope"] = [dict(r) for r in self.per_polytope]
         return jsonable(out)
 
+    def __repr__(self) -> str:
+        gated = " (gated)" if self.gate else ""
+        return (f"Verdict({self.id}: {self.verdict or 'undecided'}{gated}, estimate {self.estimate:.4g} "
+                f"[{self.ci.low:.4g}, {self.ci.high:.4g}], p {self.p_value:.3g}, p_adj {self.p_adj:.3g}, "
+                f"n {self.n_runs})")
 
-def _per_polytope(units: pd.DataFrame, scale: str) -> tuple:
-    rows = []
-    for pid, g in units.groupby("polytope", sort=True):
-        if scale == "ratio_of_means":
-            den = g["den"].mean()
-            est = g["num"].mean() / den if den > 0 else float("inf")
-            lo = hi = float("nan")
-        else:
-            v = g["value"].to_numpy(float)
-            m = v.mean()
-            if len(v) > 1 and v.std(ddof=1) > 0:
-                from scipy import stats as sps
 
-                half = sps.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-            else:
-                half = 0.0
-            est, lo, hi = m, m - half, m + half
-            if scale == "log":
-                est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
-        rows.append({"polytope": int(pid), "estimate": float(est), "low": float(lo), "high": float(hi), "n": len(g)})
-    return tuple(rows)
+def _join(*parts: str) -> str:
+    return "; ".join(x for x in parts if x)
 
 
 def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = None, rule: str | None = None,
@@ -158,111 +182,70 @@ def evaluate(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame | None = Non
     rule = rule or claim.rule
     if claim.statistic.needs_points and (points is None or len(points) == 0):
         raise HarnessError(f"claim {claim.id} needs the per-point table (points.parquet beside the run table)")
-    u = claim.statistic.units(runs, points, rule)
+    return assess(claim, claim.statistic.units(runs, points, rule), rule, n_boot=n_boot, seed=seed)
+
+
+def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: int = 0) -> Verdict:
+    """`evaluate` from the claim's units on: the statistic's estimate, then the checks every
+    statistic shares (every run agreeing on a yes/no outcome, equivalence). Power's
+    vectorised replicates are tested against this on the same resampled units."""
+    st = claim.statistic
+    u = units.finite(st.inputs)
     t = u.table
-    scale = claim.statistic.scale
-    cols = ["value", "num", "den", "x"]
-    finite = np.isfinite(t[[c for c in cols if c in t.columns]].to_numpy(float)).all(axis=1)
-    if not finite.all():  # e.g. a region with no test point: counted, never silently dropped
-        u.n_excluded += int((~finite).sum())
-        u.excluded_why = "; ".join(x for x in (u.excluded_why, f"{int((~finite).sum())} with undefined values") if x)
-        t = t[finite]
-    rng = np.random.default_rng(seed)
-    n = len(t)
-    null = claim.null_value
+    n, null, nan = len(t), claim.null_value, float("nan")
     detail: dict = {}
-    nan = float("nan")
     if n < 2:
-        est = lo = hi = p = nan
+        est, ci, p = nan, stats.Interval(nan, nan), nan
         note = f"only {n} usable runs: nothing to test"
-        unit_nat = t["value"].to_numpy(float)
     else:
-        cl = t["polytope"].to_numpy()
-        v = t["value"].to_numpy(float)
-        test = None
-        if scale == "slope":
-            x = t["x"].to_numpy(float)
-            mixed = stats.mixed_slope(v, x, cl)
-            boot = stats.cluster_bootstrap_slope(v, x, cl, n_boot=n_boot, rng=rng)
-            # The interval is the cluster bootstrap's: MixedLM's can be too narrow when its
-            # random-effect variance collapses (statsmodels #10239); the p is the mixed model's.
-            est, lo, hi, p = mixed.slope, boot.ci.low, boot.ci.high, mixed.p_value
-            detail.update(bootstrap_slope=boot.estimate, mixed_ci=[mixed.ci.low, mixed.ci.high],
-                          group_var=mixed.group_var, residual_var=mixed.residual_var, converged=mixed.converged,
-                          per_model={m: [float(g["x"].mean()), float(g["value"].mean()), len(g)]
-                                     for m, g in t.groupby("model", sort=False)})
-            note = "; ".join(x for x in (mixed.warning, u.excluded_why) if x)
-            unit_nat = v
-        elif scale == "ratio_of_means":
-            data = t[["num", "den"]].to_numpy(float)
-            ratio = stats.ratio_of_cluster_means(cl, 0, 1)
-            point = float(ratio(np.ones((1, len(data))), data)[0])
-            # a ratio of 0 (or no finite ratio) has no log: its interval is then built as it is
-            boot = stats.cluster_bootstrap(data, cl, ratio, n_boot=n_boot, rng=rng,
-                                           log_scale=0 < point < np.inf)
-            est, lo, hi = boot.estimate, boot.ci.low, boot.ci.high
-            test = stats.cluster_mean_test(v, cl, 0.0)  # its mean of polytope means is num - den
-            detail.update(mean_num=float(data[:, 0].mean()), mean_den=float(data[:, 1].mean()))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                unit_nat = data[:, 0] / data[:, 1]
-        else:
-            boot = stats.cluster_bootstrap(v, cl, stats.mean_of_cluster_means(cl), n_boot=n_boot, rng=rng)
-            est, lo, hi = boot.estimate, boot.ci.low, boot.ci.high
-            tnull = math.log(null) if scale == "log" else null
-            test = stats.cluster_mean_test(v, cl, tnull)
-            unit_nat = v
-            if scale == "log":
-                est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
-                unit_nat = np.exp(v)
-        if test is not None:
-            p = test.p_value
-            note = "; ".join(x for x in (boot.note, u.excluded_why) if x)
-            detail["test"] = test.method
+        e = st.estimate(t, null, n_boot, np.random.default_rng(seed))
+        est, ci, p, detail = e.value, e.ci, e.p_value, dict(e.detail)
+        note = _join(e.note, u.excluded_why)
+        v, cl = t["value"].to_numpy(float), t["polytope"].to_numpy()
         g = int(t["polytope"].nunique())
-        if np.ptp(v) == 0 and set(np.unique(v)) <= {0.0, 1.0}:
-            # Every run agrees on a yes/no outcome: the bootstrap has nothing to resample and
-            # a t-test would say p = 0 at any size. Count polytopes instead: an exact binomial
-            # test of G agreeing polytopes against the null share, and Wilson's interval.
-            k = g if v[0] == 1.0 else 0
-            p = float(scipy_stats.binomtest(k, g, null).pvalue) if 0 < null < 1 else p
-            ci = stats.proportion_ci(k, g)
-            lo, hi = ci.low, ci.high
-            note = "; ".join(x for x in (note, f"all {n} runs agree; binomial test and Wilson interval over {g} polytopes")
-                             if x)
+        if all_agree(v):
+            p, ci = agreement(g if v[0] == 1.0 else 0, g, null, p)
+            note = _join(note, f"all {n} runs agree; binomial test and Wilson interval over {g} polytopes")
         if claim.kind == "equivalence":
-            lo_m, hi_m = claim.margin
-            eq = stats.tost(v, cl, lo_m, hi_m)
+            eq = stats.tost(v, cl, *claim.margin)
             p = eq.p_value
-            near = hi_m if est > hi_m else lo_m if est < lo_m else (hi_m if est > (lo_m + hi_m) / 2 else lo_m)
-            side = stats.cluster_mean_test(v, cl, near)
-            beyond = (est > hi_m) or (est < lo_m)
-            beyond_p = side.p_value / 2 if beyond else 1 - side.p_value / 2  # one-sided: past the margin
-            detail.update(tost_ci90=[eq.ci90.low, eq.ci90.high], tost_note=eq.note, beyond_margin_p=float(beyond_p))
-            note = "; ".join(x for x in (note, eq.note) if x)
-        if isinstance(claim.statistic, DipShare):
-            detail["median_dip_p"] = float(np.median(t["dip_p"]))
-    per_poly = _per_polytope(t, scale) if (n and scale != "slope") else ()
-    wpct = stats.percentile_of(claim.writeup, unit_nat) if (claim.writeup is not None and n) else nan
+            side = stats.cluster_mean_test(v, cl, nearer_margin(est, claim.margin))
+            detail.update(tost_ci90=[eq.ci90.low, eq.ci90.high], tost_note=eq.note,
+                          beyond_margin_p=float(beyond_margin(est, side.p_value, claim.margin)))
+            note = _join(note, eq.note)
+        detail.update(st.extra_detail(t))
+    unit_values = st.unit_values(t)
+    wpct = stats.percentile_of(claim.writeup, unit_values) if (claim.writeup is not None and n) else nan
     return Verdict(
-        id=claim.id, sentence=claim.sentence, kind=claim.kind, verdict="", estimate=float(est), ci_low=float(lo),
-        ci_high=float(hi), p_value=float(p), p_adj=float(p), null=null, claimed=claim.claimed,
-        writeup=claim.writeup, writeup_percentile=float(wpct), n_runs=n,
+        id=claim.id, sentence=claim.sentence, kind=claim.kind, verdict="", estimate=float(est),
+        ci=stats.Interval(float(ci.low), float(ci.high)), p_value=float(p), p_adj=float(p), null=null,
+        claimed=claim.claimed, writeup=claim.writeup, writeup_percentile=float(wpct), n_runs=n,
         n_polytopes=int(t["polytope"].nunique()) if n else 0, n_seeds=int(t["seed"].nunique()) if n else 0,
-        n_excluded=u.n_excluded, rule=rule, statistic=claim.statistic.describe(), note=note,
-        margin=claim.margin, detail=detail, per_polytope=per_poly, unit_values=unit_nat)
+        n_excluded=u.n_excluded, rule=rule, statistic=st.describe(), note=note, margin=claim.margin, detail=detail,
+        per_polytope=st.per_polytope(t) if n else (), unit_values=unit_values)
 
 
 def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None,
            family_size: int = 1) -> Verdict:
-    """The verdict word from the Holm-adjusted p, the direction and the CI. A claim that
-    `requires` others is supported only when they are positive too (the note says which is
-    not, and a required claim that was not evaluated counts as not positive). An equivalence
-    claim is contradicted when the one-sided test that its mean lies past the nearer margin
-    is significant after Bonferroni over the family (conservative); p_adj then shows that p."""
+    """The verdict word from the Holm-adjusted p, the direction and the CI (VERDICT_MEANINGS).
+    A claim that could not be tested reads "not supported" ("not shown equivalent" for an
+    equivalence claim), its note saying why. A claim that `requires` others is supported only
+    when they are positive too (`gate` says which is not, and a required claim that was not
+    evaluated counts as not positive). An equivalence claim is contradicted when the
+    one-sided test that its mean lies past the nearer margin is significant after Bonferroni
+    over the family (conservative); p_adj then shows that p."""
+    words = None if others is None else {k: o.verdict for k, o in others.items()}
+    word, p_adj, note, gate = _outcome(claim, v, p_adj, words, family_size)
+    return replace(v, verdict=word, p_adj=p_adj, note=note, gate=gate)
+
+
+def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | None,
+             family_size: int) -> tuple[str, float, str, Gate | None]:
+    """`decide` as (word, p_adj, note, gate), `words` the other claims' verdict words."""
     sig = p_adj < ALPHA if not math.isnan(p_adj) else False
-    note = v.note
+    note, gate = v.note, None
     if claim.kind == "equivalence":
-        beyond = min(1.0, v.detail.get("beyond_margin_p", 1.0) * family_size)
+        beyond = min(1.0, v.detail["beyond_margin_p"] * family_size) if v.tested else 1.0
         if sig:
             word = "equivalent"
         elif beyond < ALPHA:
@@ -275,21 +258,19 @@ def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | 
             word = "not supported"
         elif not right_way:
             word = "contradicted"
-        elif claim.kind == "magnitude" and not (v.ci_low <= claim.claimed <= v.ci_high):
+        elif claim.kind == "magnitude" and not v.ci.contains(claim.claimed):
             word = "direction only"
-        elif claim.statistic.scale == "slope" and v.ci_low <= v.null <= v.ci_high:
-            word = "not supported"
-            note = "; ".join(x for x in (note, "the mixed model is significant but the cluster-bootstrap CI includes 0")
-                             if x)
+        elif why := claim.statistic.veto(v.ci, v.null):
+            word, note = "not supported", _join(note, why)
         else:
             word = "supported"
-    if word == "supported" and claim.requires and others is not None:
-        failed = [f"{r} is {others[r].verdict}" if r in others else f"{r} was not evaluated"
-                  for r in claim.requires if r not in others or others[r].verdict not in POSITIVE]
+    if word == "supported" and claim.requires and words is not None:
+        failed = tuple(f"{r} is {words[r]}" if r in words else f"{r} was not evaluated"
+                       for r in claim.requires if words.get(r) not in POSITIVE)
         if failed:
-            word = "not supported"
-            note = "; ".join(x for x in (note, "gated: significant, but " + ", ".join(failed)) if x)
-    return replace(v, verdict=word, p_adj=float(p_adj), note=note)
+            gate = Gate(failed)
+            word, note = "not supported", _join(note, gate.note)
+    return word, float(p_adj), note, gate
 
 
 def evaluate_all(claims: list[Claim], runs: pd.DataFrame, points: pd.DataFrame | None = None,
@@ -300,20 +281,62 @@ def evaluate_all(claims: list[Claim], runs: pd.DataFrame, points: pd.DataFrame |
     return decide_all(claims, [evaluate(c, runs, points, rule=rule, n_boot=n_boot) for c in claims])
 
 
-def decide_all(claims: list[Claim], raw: list[Verdict], adj: np.ndarray | None = None) -> list[Verdict]:
-    """What follows evaluation: Holm within each claim group (unless `adj` gives the adjusted
-    p in claim order), the verdict words, then `requires` until the words settle."""
+def decide_all(claims: Sequence[Claim], raw: Sequence[Verdict], adj: np.ndarray | None = None) -> list[Verdict]:
+    """What follows evaluation: Holm within each claim group (`holm_by_group`, unless `adj`
+    gives the adjusted p in claim order), the verdict words (`decide`), then `requires` until
+    the words settle."""
+    out = _settle(claims, raw, adj)
+    return [replace(v, verdict=w, p_adj=p, note=note, gate=gate) for v, (w, p, note, gate) in zip(raw, out)]
+
+
+def decide_words(claims: Sequence[Claim], raw: Sequence[Verdict], adj: np.ndarray | None = None) -> list[str]:
+    """The words of `decide_all` alone: all power needs of each of its resampled studies."""
+    return [o[0] for o in _settle(claims, raw, adj)]
+
+
+def _settle(claims: Sequence[Claim], raw: Sequence[Verdict], adj: np.ndarray | None) -> list[tuple]:
     if adj is None:
-        adj = np.full(len(raw), np.nan)
-        for g in dict.fromkeys(c.group for c in claims):
-            idx = [i for i, c in enumerate(claims) if c.group == g]
-            adj[idx] = stats.holm([raw[i].p_value for i in idx])
-    size = {g: sum(1 for c, v in zip(claims, raw) if c.group == g and not math.isnan(v.p_value))
-            for g in {c.group for c in claims}}
-    out = {c.id: decide(c, v, float(a), None, size[c.group]) for c, v, a in zip(claims, raw, adj)}
+        adj = holm_by_group(np.array([v.p_value for v in raw], dtype=float), [c.group for c in claims])
+    size = {g: sum(1 for c, v in zip(claims, raw) if c.group == g and v.tested) for g in {c.group for c in claims}}
+    jobs = [(c, v, float(a), size[c.group]) for c, v, a in zip(claims, raw, adj)]
+    out = {c.id: _outcome(c, v, a, None, n) for c, v, a, n in jobs}
     for _ in range(len(claims)):  # `requires` chains settle in at most len(claims) passes
-        nxt = {c.id: decide(c, v, float(a), out, size[c.group]) for c, v, a in zip(claims, raw, adj)}
-        if all(nxt[k].verdict == out[k].verdict for k in out):
+        words = {k: o[0] for k, o in out.items()}
+        nxt = {c.id: _outcome(c, v, a, words, n) if c.requires else out[c.id] for c, v, a, n in jobs}
+        if all(nxt[k][0] == words[k] for k in out):
             break
         out = nxt
     return [out[c.id] for c in claims]
+
+
+def holm_by_group(p: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Holm-adjusted p within each group of claims (a claim group is a Holm family), for
+    one evaluation's p (K,) or R resampled studies' (R, K), claims in `groups` order.
+    stats.holm (statsmodels) on each row's family; NaN (untested) stays NaN and out of it.
+    The one Holm-by-group: evaluate_all, the multiverse and power all come here."""
+    p = np.asarray(p, dtype=float)
+    rows = np.atleast_2d(p)
+    out = np.full(rows.shape, np.nan)
+    families = [[k for k, g in enumerate(groups) if g == name] for name in dict.fromkeys(groups)]
+    with _cheap_gc():
+        for r, row in enumerate(rows):
+            for idx in families:
+                out[r, idx] = stats.holm(row[idx])
+    return out.reshape(p.shape)
+
+
+@contextmanager
+def _cheap_gc() -> Iterator[None]:
+    """statsmodels' Holm runs gc.collect() on every call (statsmodels/stats/multitest.py),
+    about 0.1 s with a loaded study in memory: 4,000 resampled families would take minutes.
+    Freezing the objects that exist now into gc's permanent generation leaves that collection
+    only the new ones (the collection still runs); they are unfrozen after. A caller that
+    froze objects itself keeps them frozen."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
