@@ -144,10 +144,17 @@ def agreement(k: int, g: int, null: float, p: float) -> tuple[float, stats.Inter
     yes (k = 0 or g). The bootstrap has nothing to resample then, and a t-test would say
     p = 0 at any size: the polytopes are counted instead, with an exact binomial test against
     the null share (when the null is a share strictly between 0 and 1; else `p` stands) and
-    Wilson's interval. The one implementation: evaluate, power and the report use it."""
+    Wilson's interval (`agreeing_interval`). The one implementation: evaluate and power use it,
+    the report its interval."""
     if 0 < null < 1:
         p = float(sps.binomtest(k, g, null).pvalue)
-    return p, stats.proportion_ci(k, g)
+    return p, agreeing_interval(k, g)
+
+
+def agreeing_interval(k: int, g: int) -> stats.Interval:
+    """The 95% interval of a yes/no share on which every run agrees, k of g polytopes saying
+    yes: Wilson's, with the polytopes (not the runs) as n."""
+    return stats.proportion_ci(k, g)
 
 
 def agreeing_replicates(rep: Replicates, sums: Mapping[str, np.ndarray], count: np.ndarray,

@@ -10,15 +10,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from harness.analysis.statistics import (
-    DipShare,
-    PairedDiff,
-    PairedRatio,
-    RatioOfMeans,
-    RunMean,
-    WithinDiff,
-    WithinRatio,
-)
 from harness.analysis.verdicts import VERDICTS, Claim, Verdict
 from harness.render import figures as figs
 from harness.render.format import fmt, fmt_ci, fmt_p, ordinal, slug
@@ -64,20 +55,7 @@ def _rows(verdicts: Sequence[Verdict]) -> list[dict]:
 
 
 def _axis_label(claim: Claim | None) -> str:
-    s = claim.statistic if claim is not None else None
-    if isinstance(s, (PairedRatio, RatioOfMeans)):
-        return f"{s.column}: {s.num} / {s.den}"
-    if isinstance(s, PairedDiff):
-        return f"{s.column}: {s.a} - {s.b}"
-    if isinstance(s, WithinDiff):
-        return f"{s.after} - {s.before} ({s.model})"
-    if isinstance(s, WithinRatio):
-        return f"{s.num_col} / {s.den_col} ({s.model})"
-    if isinstance(s, RunMean):
-        return f"{s.column} ({', '.join(s.models)})"
-    if isinstance(s, DipShare):
-        return f"{s.model}: dip test rejects (1) or not (0)"
-    return "value"
+    return claim.statistic.axis_label() if claim is not None else "value"
 
 
 def hypothesis(claim: Claim | None, v: Verdict) -> str:
@@ -118,8 +96,7 @@ DETAIL_LABELS = {"tost_ci90": "TOST 90% CI", "tost_note": "TOST", "beyond_margin
 def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.DataFrame, colors: dict,
                   name: str) -> tuple[str, str, int]:
     """The claim's figure, its caption and how many units it draws."""
-    scale = c.statistic.scale if c is not None else "linear"
-    if scale == "slope" and c is not None:
+    if c is not None and not c.statistic.per_run:  # a relation across runs: each run is a dot
         s = c.statistic
         t = s.units(runs, points, v.rule).table
         groups = {m: (g["x"].to_numpy(float), g["value"].to_numpy(float)) for m, g in t.groupby("model", sort=False)}
@@ -132,7 +109,7 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
                    f"collapses: {fmt_ci(*mixed) if mixed else 'n/a'}; the OLS slope: "
                    f"{fmt(v.detail.get('bootstrap_slope'))}.")
         return svg, caption, len(t)
-    log = scale in ("log", "ratio_of_means")
+    log = c is not None and c.statistic.log_axis
     values = np.asarray(v.unit_values if v.unit_values is not None else [], dtype=float)
     drawn = values[np.isfinite(values) & ((values > 0) if log else True)]
     rows = [dict(r) for r in v.per_polytope]
@@ -141,7 +118,7 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
                               writeup=v.writeup, margin=v.margin, xlabel=_axis_label(c), name=name)
     unit = _unit(c)
     caption = (f"Left: each polytope's mean over its {unit}s with a 95% t-interval across seeds "
-               + ("(a ratio of means per polytope has no interval), " if scale == "ratio_of_means" else "")
+               + ("" if c is None or c.statistic.per_polytope_interval else "(a ratio of means per polytope has no interval), ")
                + f"and the pooled estimate {fmt(v.estimate)} with its 95% cluster-bootstrap interval "
                f"{fmt_ci(v.ci_low, v.ci_high)} (black diamond). Right: the {drawn.size} per-{unit} values"
                + (" on a log axis" if log else "") + ". ")
@@ -161,15 +138,13 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
 
 
 def _unit(c: Claim | None) -> str:
-    paired = c is not None and isinstance(c.statistic, (PairedRatio, PairedDiff, RatioOfMeans))
-    return "pair" if paired else "run"
+    return c.statistic.unit if c is not None else "run"
 
 
 def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) -> list[tuple[str, str]]:
     """The data behind one verdict, as (label, text) rows."""
     unit = _unit(c)
-    slope = c is not None and c.statistic.scale == "slope"
-    test = v.detail.get("test", "mixed model, Wald test of the slope" if slope else "no test")
+    test = v.detail.get("test", (c.statistic.test_name if c is not None else "") or "no test")
     if v.kind == "equivalence":
         test = ("TOST on the polytope means; contradicted when the one-sided test past the nearer margin is "
                 f"significant after Bonferroni over the family; the test of the mean against the null: {test}")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import stats
+from harness.analysis.estimators import agreeing_interval, all_agree
 from harness.analysis.statistics import ALPHA, RULES, included
 from harness.analysis.verdicts import N_BOOT, VERDICT_MEANINGS, VERDICTS, Claim, Verdict
 from harness.config import REGS, VARIANTS, Measure
@@ -55,11 +56,11 @@ def _mean_ci(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> t
     est = float(values.mean())
     if values.size < 2:
         return est, nan, nan, "one run"
+    if share and all_agree(values):
+        g = np.unique(clusters).size
+        ci = agreeing_interval(g if values[0] == 1 else 0, g)
+        return est, ci.low, ci.high, "all runs agree: Wilson interval, n = polytopes"
     if np.ptp(values) == 0:
-        if share:
-            g = np.unique(clusters).size
-            ci = stats.proportion_ci(round(est * g), g)
-            return est, ci.low, ci.high, "all runs agree: Wilson interval, n = polytopes"
         return est, est, est, "identical in every run"
     res = stats.cluster_bootstrap(values, clusters, stats.weighted_mean(0), n_boot=N_BOOT,
                                   rng=np.random.default_rng(REPORT_SEED))
@@ -273,8 +274,8 @@ def _methods(study, claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: 
         scale = c.statistic.scale if c is not None else ""
         if v.kind == "equivalence":
             test = "TOST on the polytope means"
-        elif scale == "slope":
-            test = "mixed model, Wald test of the slope"
+        elif c is not None and c.statistic.test_name:
+            test = c.statistic.test_name
         else:
             test = str(v.detail.get("test", "not tested (too few runs)"))
         tests.append({"id": v.id, "anchor": "claim-" + slug(v.id), "kind": v.kind, "statistic": v.statistic,

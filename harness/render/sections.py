@@ -122,7 +122,7 @@ def seed0_figure(rows: Sequence[SeedZero], verdicts: Sequence[Verdict], clip: fl
         fig, axes = figs.new_figure(figs.WIDTH, 0.26 * len(rows) + 0.9)
         ax = axes[0, 0]
         for i, r in enumerate(rows):
-            log = r.scale in ("log", "ratio_of_means")
+            log = r.log_axis
             z, centre, scale = _robust_z(by_id[r.id].unit_values, log)
             z = np.clip(z[np.isfinite(z) | np.isinf(z)], -clip, clip)
             y = len(rows) - 1 - i
@@ -246,7 +246,7 @@ def curve_figure(mv: Multiverse, claim: Claim) -> str:
     x = np.arange(len(o))
     est, lo, hi = (o[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
     rows = [(ch, v) for ch, v in _choice_columns(mv)]
-    log = claim.statistic.scale in ("log", "ratio_of_means") and bool(np.all(est[np.isfinite(est)] > 0))
+    log = claim.statistic.log_axis and bool(np.all(est[np.isfinite(est)] > 0))
     with figs.style():
         fig = MplFigure(figsize=(figs.WIDTH, 2.2 + 0.105 * len(rows)), layout="constrained")
         gs = fig.add_gridspec(2, 1, height_ratios=[1.7, 0.105 * len(rows) + 0.25])
