@@ -74,10 +74,10 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     verdicts_module = sys.modules.get("harness.analysis.verdicts")
     if name not in ("CLAIM", "CLAIMS") or not isinstance(collector, pytest.Module) or verdicts_module is None:
         return None
-    Claim = verdicts_module.Claim  # noqa: N806 - the class, under its own name
+    claim_type = verdicts_module.Claim
     declared = [obj] if name == "CLAIM" else list(obj) if isinstance(obj, (list, tuple)) else []
     module = collector.obj
-    if not declared or not all(isinstance(c, Claim) for c in declared) or not _is_claim_file(module):
+    if not declared or not all(isinstance(c, claim_type) for c in declared) or not _is_claim_file(module):
         return None
     items = []
     if not hasattr(module, "test_verdict"):
