@@ -170,6 +170,9 @@ def ensure_stored(study: Study, store: Store) -> tuple[pd.DataFrame, pd.DataFram
         raise HarnessError(f"{len(missing)} of the study's {len(specs)} runs are not in the store {store.root}; "
                            f"train them with `python -m harness run` (same options) or pass --runs FILE")
     runs = store.runs().set_index("key").loc[[s.key for s in specs]].reset_index()
+    # A store written before variant names were canonical may hold a run under an alias
+    # (lp(p=1) for lp): the study's own name for each key is the one that counts.
+    runs["model"] = [s.variant.name for s in specs]
     return runs, store.points(runs)
 
 
