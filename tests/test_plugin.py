@@ -129,6 +129,12 @@ def test_compare_refuses_a_missing_record_in_one_line(claims_run, tmp_path):
     result.stderr.fnmatch_lines(["*cannot read the claims record*nothing.json*"])
 
 
+def test_a_runs_file_that_is_not_there_fails_each_test_in_one_line(claims_run, tmp_path):
+    result = claims_run(runs_file=tmp_path / "missing.csv")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["mesa-harness: runs file *missing.csv does not exist; export one with*"])
+
+
 def test_explicit_tests_keep_working_and_a_bad_claim_marker_is_refused(pytester, tmp_path):
     pytester.makepyfile(test_explicit='''
 import pytest
