@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.analysis.stats import Interval
+from harness.analysis.verdicts import Gate
 from harness.claims import (
     Claim,
     DipShare,
@@ -23,6 +25,7 @@ from harness.claims import (
     load_claims,
     models_needed,
 )
+from harness.errors import HarnessError
 from harness.render.text import verdict_row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,3 +241,34 @@ def test_a_ratio_whose_numerator_is_zero_everywhere_is_reported_not_raised():
     runs = table(1.0, 0.0).assign(zero=lambda d: np.where(d["model"] == "lp", 0.0, d["pos"]))
     v = verdict(Claim("z", "x", RatioOfMeans("zero", "lp", "linear"), direction="<"), runs)
     assert v.estimate == 0 and v.verdict == "supported"
+
+
+def test_an_equivalence_claim_with_no_usable_runs_says_it_could_not_be_tested():
+    """Issue 14 point 2: with every run collapsed nothing can be tested. The Bonferroni factor
+    of the 'contradicted' test is the family's testable size, 0 here, and once made p_adj 0
+    and the word 'contradicted'."""
+    runs = table(0.0, 0.0, n_poly=1, n_seed=1, collapsed_share=1.0)
+    c = Claim("e", "x", PairedDiff("x", "lp", "linear"), kind="equivalence", margin=(-0.5, 0.5))
+    v = verdict(c, runs)
+    assert v.verdict == "not shown equivalent" and not v.tested
+    assert np.isnan(v.p_adj) and "nothing to test" in v.note
+    assert verdict(Claim("d", "x", PairedDiff("x", "lp", "linear")), runs).verdict == "not supported"
+
+
+def test_verdict_carries_a_typed_interval_a_typed_gate_and_a_one_line_repr():
+    gate = Claim("gate", "x", PairedDiff("x", "lp", "linear"), kind="equivalence", margin=(-0.01, 0.01))
+    gated = Claim("gated", "x", PairedDiff("x", "lp", "linear"), requires=("gate",))
+    free = Claim("free", "x", PairedDiff("x", "lp", "linear"))
+    vs = {v.id: v for v in evaluate_all([gate, gated, free], table(1.0, 0.0), n_boot=200)}
+    v = vs["gated"]
+    assert isinstance(v.ci, Interval) and (v.ci_low, v.ci_high) == (v.ci.low, v.ci.high)
+    assert v.gate == Gate(("gate is " + vs["gate"].verdict,)) and v.gate.note in v.note
+    assert vs["free"].gate is None and vs["free"].verdict == "supported"
+    assert "\n" not in repr(v) and repr(v).startswith("Verdict(gated: not supported (gated)")
+    d = v.as_dict()  # the JSON keeps its keys and their order: no interval object, no gate
+    assert list(d)[4:7] == ["estimate", "ci_low", "ci_high"] and "ci" not in d and "gate" not in d
+
+
+def test_a_claim_needs_a_statistic():
+    with pytest.raises(HarnessError, match="must be a harness.claims statistic"):
+        Claim("bad", "x", statistic=("x", "lp", "linear"))
