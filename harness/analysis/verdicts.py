@@ -37,12 +37,13 @@ VERDICT_MEANINGS = {
     "not supported": "not significant after Holm (or the estimate equals the null): the data cannot decide at this "
                      "size; or a slope whose mixed model is significant but whose cluster-bootstrap CI includes the "
                      "null; or, marked (gated), significant but a claim it requires is not positive (the note says "
-                     "which)",
+                     "which); or untested: fewer than 2 usable runs (the note says so)",
     "contradicted": "significant after Holm on the other side of the null; for an equivalence claim, the one-sided "
                     "test that the mean lies past the nearer margin is significant after Bonferroni over the family",
     "equivalent": "equivalence test (TOST) significant after Holm: the mean lies inside the declared margin",
     "not shown equivalent": "TOST not significant after Holm, and the one-sided test past the nearer margin not "
-                            "significant after Bonferroni: underpowered, or a real but small difference",
+                            "significant after Bonferroni: underpowered, or a real but small difference; or "
+                            "untested: fewer than 2 usable runs (the note says so)",
 }
 
 
