@@ -46,6 +46,21 @@ def _add_claims_dir(p: argparse.ArgumentParser) -> None:
                         "$MESA_HARNESS_CLAIMS if set); the folder is named on stderr")
 
 
+def _add_until_decided(p: argparse.ArgumentParser) -> None:
+    from harness.analysis.sequential import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS
+
+    p.add_argument("--until-decided", action="store_true",
+                   help=f"grow the study in rounds of new polytopes until every write-up claim is decided or the "
+                        f"budget is spent (a group-sequential design: repeated p-values and intervals keep the error "
+                        f"rates of one look); --seeds N is then the seeds per polytope (default {ROUND_SEEDS}), "
+                        f"--polytopes N the new polytopes per round (default {ROUND_POLYTOPES}), and --models "
+                        f"defaults to the write-up's models; trains what the store lacks")
+    p.add_argument("--budget", type=ascii_int, default=None,
+                   help=f"with --until-decided: the most runs the study may have (default {DEFAULT_BUDGET:,}); it "
+                        f"fixes the number of rounds, declared before the first look")
+    p.set_defaults(seeds=None, polytopes=None)  # cli_args tells a given --seeds from the default
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m harness",
                  description="mesa-harness: check the write-up's claims across many seeds and polytopes.")
@@ -83,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rule", default=None, choices=["exclude_collapsed", "all"],
                    help="override every claim's inclusion rule")
     p.add_argument("--json", action="store_true", help="print a JSON list of verdicts")
+    _add_until_decided(p)
 
     p = sub.add_parser("report", help="train what the store lacks, evaluate every claim, write the HTML report")
     _add_selection(p, seeds=str(DEFAULT_SEEDS), polytopes=str(DEFAULT_POLYTOPES))
@@ -95,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "crosses the analysis choices on the report's runs; 'default' adds the training choices one "
                         "at a time (trains about 6,000 small runs once); 'full' crosses all seven; 'none' leaves "
                         "the multiverse, seeds-needed and seed-0 sections out")
+    _add_until_decided(p)
 
     p = sub.add_parser("multiverse", help="how robust each verdict is: the multiverse of choices, seeds needed",
                        description=MULTIVERSE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,7 +137,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print a JSON list, one object per claim: share, n_holds, n_specs, agree_share, flips, "
                         "by_choice, seeds_needed, seeds_answer, power (the curve) and every specification's verdict")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("design", help="the polytopes and seeds each claim needs to be decided, from a pilot study",
+                       description=DESIGN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_selection(p, seeds=str(DEFAULT_SEEDS), polytopes=str(DEFAULT_POLYTOPES))
+    p.add_argument("--claims", default=None, help="comma-separated claim ids (default: the write-up's claims)")
+    _add_claims_dir(p)
+    p.add_argument("--json", action="store_true", help="print the design as one JSON object")
     return ap
+
+
+DESIGN_HELP = """\
+How large must a study be to decide each claim, and where should its runs go? Reads a pilot
+study from the store (--seeds x --polytopes; never trains it) and prints, per claim: the
+between- and within-polytope standard deviations of its units (on its test scale), the seeds
+per polytope of Cochran's two-stage rule n* = sqrt(c1 s_w^2 / (c2 q s_b^2)) (c1 the cost of a
+polytope, c2 of a seed on a polytope, q the share of usable runs; at least 2), the polytopes
+needed at that many seeds for 80% power to reach a decided verdict (any word but not
+supported, not shown equivalent or magnitude undecided), and that study's runs and time on this
+machine; then one allocation for the whole family and what each step of it buys. The truth is
+taken to be the pilot's estimate; see README "Designs" for the formulas.
+
+examples:
+  python -m harness design
+  python -m harness design --seeds 30 --polytopes 10 --json
+"""
 
 
 MULTIVERSE_HELP = """\
@@ -260,14 +301,21 @@ def cmd_claims(args) -> int:
     from harness.jsonable import dumps
     from harness.render.text import verdict_row
 
-    if args.tables is None:  # no --runs: the study, from the store
+    if args.until_decided:
+        _set_threads(args.threads)
+        from harness.runs.store import Store
+
+        *_, verdicts = _until_decided(args, args.claim_list, Store(args.cache), args.device, None)
+        verdicts = [v for v in verdicts if v.id in {c.id for c in args.wanted}]
+    elif args.tables is None:  # no --runs: the study, from the store
         from harness.runs.store import Store
         from harness.runs.study import ensure_stored
 
         args.tables = ensure_stored(args.study, Store(args.cache))
-    runs, points = args.tables
-    wanted = {c.id for c in args.wanted}  # the whole family is evaluated (Holm, requires)
-    verdicts = [v for v in evaluate_all(args.claim_list, runs, points, rule=args.rule) if v.id in wanted]
+    if not args.until_decided:
+        runs, points = args.tables
+        wanted = {c.id for c in args.wanted}  # the whole family is evaluated (Holm, requires)
+        verdicts = [v for v in evaluate_all(args.claim_list, runs, points, rule=args.rule) if v.id in wanted]
     if args.json:
         print(dumps([v.as_dict() for v in verdicts]))
         return 0
@@ -294,14 +342,59 @@ def cmd_report(args) -> int:
         device = check_device(args.device, executor, args.scheduler)
         _writable(args.out)
         store = Store(args.cache)
-        runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
-                              executor=executor)
-        verdicts = evaluate_all(claims, runs, points)
-        sections = _robustness_sections(args, claims, study, runs, points, verdicts, store, device, executor)
+        sections = []
+        if args.until_decided:
+            history, study, (runs, points), verdicts = _until_decided(args, claims, store, device, executor)
+            stats.trained = sum(r.trained for r in history.rounds)
+            stats.found = len(runs) - stats.trained
+            sections = [_sequential_section(history, claims, args.out)]
+        else:
+            runs, points = ensure(study, store, device=device, progress=not args.no_progress, stats=stats,
+                                  executor=executor)
+            verdicts = evaluate_all(claims, runs, points)
+        sections += _robustness_sections(args, claims, study, runs, points, verdicts, store, device, executor)
     prov = provenance(study, store, device, stats, time.perf_counter() - t0)
     path = write_report(args.out, study, runs, points, claims, verdicts, prov, sections=sections)
     print(f"wrote {path} ({len(verdicts)} claims, {len(runs)} runs; trained {stats.trained}, "
           f"{time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def _until_decided(args, claims, store, device: str, executor):
+    """The sequential study of report/claims --until-decided (pipeline.until_decided), its rounds
+    said on stderr."""
+    from harness.pipeline import until_decided
+
+    history, study, tables, verdicts = until_decided(
+        claims, args.study.models, store, seeds=args.round_seeds, round_polytopes=args.round_polytopes,
+        budget=args.budget, device=device, progress=not getattr(args, "no_progress", False), executor=executor,
+        log=lambda line: print(f"mesa-harness: {line}", file=sys.stderr))
+    family = set(history.family)
+    n_decided = history.rounds[-1].decided(history.family)
+    print(f"mesa-harness: stopped after round {history.rounds[-1].look} of {history.design.looks} "
+          f"({history.stopped}): {n_decided} of {len(family)} claims decided, {len(tables[0])} runs",
+          file=sys.stderr)
+    return history, study, tables, verdicts
+
+
+def _sequential_section(history, claims, out: Path):
+    """The report's round-by-round section; the rounds are also saved as out/rounds.json."""
+    from harness.jsonable import dumps
+    from harness.render.sequential import sequential_section
+
+    (out / "rounds.json").write_text(dumps(history.as_dict()) + "\n")
+    return sequential_section(history, claims)
+
+
+def cmd_design(args) -> int:
+    from harness.jsonable import dumps
+    from harness.pipeline import design_study
+    from harness.render.design import design_text
+    from harness.runs.store import Store
+
+    _set_threads(args.threads)
+    d = design_study(args.wanted, args.study, Store(args.cache))
+    print(dumps(d.as_dict()) if args.json else design_text(d))
     return 0
 
 
@@ -360,7 +453,7 @@ def _writable(out: Path) -> None:
 
 
 COMMANDS = {"run": cmd_run, "export": cmd_export, "reproduce": cmd_reproduce, "bench": cmd_bench,
-            "claims": cmd_claims, "report": cmd_report, "multiverse": cmd_multiverse}
+            "claims": cmd_claims, "report": cmd_report, "multiverse": cmd_multiverse, "design": cmd_design}
 
 
 def main(argv: list[str] | None = None) -> int:

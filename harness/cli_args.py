@@ -211,12 +211,64 @@ def validate_bench(args: argparse.Namespace) -> None:
     args.device = check_device(args.device)
 
 
+def _until_decided(args: argparse.Namespace) -> None:
+    """--until-decided (report, claims): --seeds and --polytopes are counts, the seeds per
+    polytope and the new polytopes per round; --models defaults to the write-up's claims'
+    models; the budget must hold at least one round and at most MAX_LOOKS. args.study is the
+    largest study the budget allows (checked against memory); args.round_seeds,
+    args.round_polytopes and args.budget are set. Without it, --budget is refused and the
+    selection defaults apply."""
+    from harness.analysis.discovery import models_needed
+    from harness.analysis.sequential import DEFAULT_BUDGET, MAX_LOOKS, ROUND_POLYTOPES, ROUND_SEEDS
+    from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS, parse_models
+
+    if not args.until_decided:
+        if args.budget is not None:
+            raise HarnessError("--budget sets the runs of a sequential study; add --until-decided")
+        args.seeds = str(DEFAULT_SEEDS) if args.seeds is None else args.seeds
+        args.polytopes = str(DEFAULT_POLYTOPES) if args.polytopes is None else args.polytopes
+        return
+    args.round_seeds = _round_count(args.seeds, "seeds", ROUND_SEEDS)
+    args.round_polytopes = _round_count(args.polytopes, "polytopes", ROUND_POLYTOPES)
+    args.budget = DEFAULT_BUDGET if args.budget is None else args.budget
+    family = [c for c in args.claim_list if c.group == "write-up"] or args.claim_list
+    models = parse_models(args.models or ",".join(models_needed(family)))
+    per_round = len(models) * args.round_seeds * args.round_polytopes
+    looks = args.budget // per_round
+    if looks < 1:
+        raise HarnessError(f"--budget {args.budget:,} is less than one round ({per_round:,} runs: {len(models)} models x "
+                           f"{args.round_polytopes} polytopes x {args.round_seeds} seeds); raise it")
+    if looks > MAX_LOOKS:
+        raise HarnessError(f"--budget {args.budget:,} makes {looks} rounds of {per_round:,} runs, more than {MAX_LOOKS}; "
+                           f"take more polytopes per round (--polytopes) or a smaller budget")
+    args.study = _study(args, models, seeds=str(args.round_seeds), polytopes=str(looks * args.round_polytopes))
+    args.claim_list = claims_for(args.claim_list, [m.name for m in models])
+
+
+def _round_count(text: str | None, what: str, default: int) -> int:
+    """--seeds / --polytopes under --until-decided: one count of at least 2."""
+    if text is None:
+        return default
+    if not re.fullmatch(r"[0-9]+", text.strip()) or int(text) < 2:
+        raise HarnessError(f"--{what} {text!r}: with --until-decided give one count of at least 2 (the "
+                           f"{'seeds per polytope' if what == 'seeds' else 'new polytopes per round'})")
+    return int(text)
+
+
 def validate_claims(args: argparse.Namespace) -> None:
     from harness.runs.io import read_run_table
 
     _claims(args)
+    _until_decided(args)
     runs_path = _nonempty_path(args.runs, "--runs", "the runs.csv written by `python -m harness export`")
     args.tables = None
+    if args.until_decided:
+        if runs_path is not None or args.rule is not None:
+            raise HarnessError("--until-decided grows the study in the store: it takes neither --runs nor --rule")
+        _threads(args)
+        _cache(args)
+        _local_device(args)
+        return
     if runs_path is None:
         _claims_study(args, args.claim_list)
         _cache(args, must_exist=True)
@@ -233,7 +285,9 @@ def validate_claims(args: argparse.Namespace) -> None:
 
 def validate_report(args: argparse.Namespace) -> None:
     _claims(args)
-    _claims_study(args, args.claim_list)
+    _until_decided(args)
+    if not args.until_decided:
+        _claims_study(args, args.claim_list)
     _threads(args)
     _out(args)
     _cache(args)
@@ -259,7 +313,23 @@ def validate_multiverse(args: argparse.Namespace) -> None:
     _local_device(args)
 
 
+def validate_design(args: argparse.Namespace) -> None:
+    """args.wanted: the --claims selection, by default the write-up's claims; args.study: the
+    pilot, with the models they need unless --models names others."""
+    from harness.analysis.discovery import models_needed
+    from harness.config import parse_models
+
+    _claims(args)
+    chosen = args.wanted if args.claims else [c for c in args.claim_list if c.group == "write-up"] or args.claim_list
+    models = parse_models(args.models or ",".join(models_needed(chosen)))
+    args.study = _study(args, models)
+    args.wanted = claims_for(chosen, [m.name for m in models])
+    _threads(args)
+    _cache(args, must_exist=True)
+
+
 VALIDATORS: dict[str, Callable[[argparse.Namespace], None]] = {
     "run": validate_run, "export": validate_export, "reproduce": validate_reproduce, "bench": validate_bench,
     "claims": validate_claims, "report": validate_report, "multiverse": validate_multiverse,
+    "design": validate_design,
 }

@@ -10,11 +10,14 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import power
+from harness.analysis.design import Costs, StudyDesign
 from harness.analysis.discovery import models_needed
 from harness.analysis.multiverse import Multiverse, Tables, plan, run
 from harness.analysis.seedzero import seed_zero
+from harness.analysis.sequential import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS, Design, History, Round, State
 from harness.analysis.verdicts import N_BOOT, Claim, Verdict
 from harness.config import Protocol
+from harness.errors import HarnessError
 from harness.render.sections import multiverse_section, power_section, seed0_section
 from harness.runs.study import remeasure
 
@@ -144,3 +147,106 @@ def report(study, runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[V
     used = [by_id[v.id] for v in verdicts]
     prov = provenance(study, Store(), "cpu", EnsureStats(), 0.0)
     return write_report(Path(out), study, runs, points, used, list(verdicts), prov)
+
+
+# -- the design of a study, and the sequential study ------------------------------------------------
+def run_costs(store, models: Sequence, protocol: Protocol | None = None) -> Costs:
+    """What a polytope (drawing its task) and a run cost here, in seconds. A run's cost comes from
+    the store's chunk dates when one session saved several chunks back to back (the gaps
+    between them, per run); else from training one small chunk now (not stored)."""
+    from harness.config import RunSpec
+    from harness.train.task import study_task
+
+    protocol = protocol or Protocol()
+    scratch = 2**62  # polytope ids no study uses: the timing trains nothing anyone reads
+    t0 = time.perf_counter()
+    for p in range(20):
+        study_task(scratch + p, protocol)
+    polytope_s = (time.perf_counter() - t0) / 20
+    per_run = _stored_run_seconds(store)
+    if per_run is not None:
+        return Costs(polytope_s, per_run[0], f"the store's chunk dates ({per_run[1]} back-to-back chunks)")
+    from harness.runs.study import train_chunk
+
+    specs = [RunSpec(v, scratch, s, protocol) for v in models for s in range(2)]
+    train_chunk(specs[:1])  # loads the compiled kernel
+    t0 = time.perf_counter()
+    train_chunk(specs)
+    return Costs(polytope_s, (time.perf_counter() - t0) / len(specs), f"{len(specs)} runs timed now")
+
+
+def _stored_run_seconds(store, gap_s: float = 120.0) -> tuple[float, int] | None:
+    """Median seconds per run over consecutive chunks saved within `gap_s` of each other (one
+    training session), when at least 5 such pairs exist; None otherwise."""
+    chunks = store.provenance()
+    dates = pd.to_datetime(chunks["date"], errors="coerce", utc=True, format="ISO8601") if len(chunks) else pd.Series(dtype=float)
+    timed = chunks.assign(when=dates).dropna(subset=["when"]).sort_values("when")
+    gaps = timed["when"].diff().dt.total_seconds().to_numpy()
+    per = gaps[1:] / timed["runs"].to_numpy(float)[1:]
+    per = per[(gaps[1:] > 0) & (gaps[1:] <= gap_s)]
+    return (float(np.median(per)), len(per)) if len(per) >= 5 else None
+
+
+def design_study(claims: Sequence[Claim], study, store) -> StudyDesign:
+    """`python -m harness design`: the pilot `study` from the store (never trained), each claim's
+    variance components and allocation (analysis/design.py), at this machine's costs."""
+    from harness.analysis.design import design
+    from harness.analysis.verdicts import evaluate_all
+    from harness.runs.study import ensure_stored
+
+    runs, points = ensure_stored(study, store)
+    verdicts = evaluate_all(list(claims), runs, points)
+    units = {}
+    for c in claims:
+        if c.statistic.per_run:
+            st = c.statistic
+            units[c.id] = st.units(runs, points, c.rule).finite(st.inputs).table
+    costs = run_costs(store, study.models, study.protocol)
+    pilot = f"{len(study.seeds)} seeds x {len(study.polytopes)} polytopes"
+    return design(claims, verdicts, units, len(study.seeds) * len(study.polytopes), costs, len(study.models), pilot)
+
+
+def until_decided(claims: Sequence[Claim], models: Sequence, store, *, seeds: int = ROUND_SEEDS,
+                  round_polytopes: int = ROUND_POLYTOPES, budget: int = DEFAULT_BUDGET,
+                  protocol: Protocol | None = None, device: str = "cpu", progress: bool = False, executor=None,
+                  log: Callable[[str], None] | None = None) -> tuple[History, object, Tables, list[Verdict]]:
+    """The sequential study (analysis/sequential.py): rounds of `round_polytopes` new polytopes
+    (0, 1, ... in order) at `seeds` seeds each, as many as `budget` runs allow (the declared
+    maximum number of looks); after each round the write-up's claims (every claim when none is
+    the write-up's) are judged with repeated p-values and intervals, and the study stops when all
+    are decided. Rounds come from the store: a rerun, a resumed run or a larger budget trains only
+    the polytopes the store lacks, and the looks are recomputed as they were (the round plan and
+    the evaluation are deterministic). Returns the history, the final study, its tables and
+    every claim's verdict at the last look."""
+    from harness.analysis.verdicts import evaluate
+    from harness.runs.study import EnsureStats, Study, ensure
+
+    per_round = len(models) * seeds * round_polytopes
+    looks = budget // per_round
+    state = State(Design(looks))
+    family = [c for c in claims if c.group == "write-up"] or list(claims)
+    others = [c for c in claims if c not in family]
+    history = History(state.design, round_polytopes, seeds, budget, tuple(c.id for c in family))
+    say = log or (lambda _: None)
+    for look in range(1, looks + 1):
+        t0 = time.perf_counter()
+        study = Study(tuple(models), tuple(range(look * round_polytopes)), tuple(range(seeds)),
+                      protocol or Protocol())
+        stats = EnsureStats()
+        runs, points = ensure(study, store, device=device, progress=progress, stats=stats, executor=executor)
+        verdicts = state.step(family, [evaluate(c, runs, points) for c in family], look)
+        last = look == looks or all(c.id in state.locked for c in family)
+        if last and others:
+            extra = state.step(others, [evaluate(c, runs, points) for c in others], look)
+            by_id = {v.id: v for v in verdicts + extra}
+            verdicts = [by_id[c.id] for c in claims]
+        history.rounds.append(Round(look, len(study.polytopes), seeds, len(runs), stats.trained,
+                                    time.perf_counter() - t0, tuple(verdicts)))
+        say(f"round {look}/{looks}: {len(study.polytopes)} polytopes x {seeds} seeds, trained {stats.trained} runs, "
+            f"{history.rounds[-1].decided(history.family)} of {len(family)} claims decided "
+            f"({history.rounds[-1].seconds:.0f} s)")
+        if last:
+            history.stopped = ("every claim decided" if all(c.id in state.locked for c in family)
+                               else f"budget spent ({budget:,} runs: {looks} rounds)")
+            return history, study, (runs, points), verdicts
+    raise HarnessError("the sequential study has no round")  # looks >= 1 (Design checks it)
