@@ -114,6 +114,12 @@ def _solve(grid, t_prev: float, t: float, increment: float) -> float:
 
 
 @lru_cache(maxsize=32)
+def _bounds(looks: int, alpha: float) -> np.ndarray:
+    """Boundaries of the equally spaced K-look design at one level (computed once per process)."""
+    return boundaries(np.arange(1, looks + 1) / looks, alpha)
+
+
+@lru_cache(maxsize=32)
 def _table(looks: int) -> np.ndarray:
     """Boundaries (A, K) of the equally spaced K-look design at every level of _LEVELS."""
     t = np.arange(1, looks + 1) / looks
@@ -138,12 +144,12 @@ class Design:
     @property
     def bounds(self) -> np.ndarray:
         """The boundaries c_k (K,) at the design's alpha."""
-        return boundaries(self.fractions, self.alpha)
+        return _bounds(self.looks, self.alpha).copy()
 
     def nominal_level(self, look: int) -> float:
         """The two-sided nominal level of look `look` (1-based): a single test at this level
         crosses the boundary, 2 (1 - Phi(c_k))."""
-        return float(2 * sps.norm.sf(self.bounds[self._index(look)]))
+        return float(2 * sps.norm.sf(_bounds(self.looks, self.alpha)[self._index(look)]))
 
     def repeated_p(self, p: np.ndarray | float, look: int) -> np.ndarray:
         """Repeated p-values (two-sided) of nominal two-sided p-values at look `look`: the
