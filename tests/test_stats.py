@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from harness.analysis import stats as stats_module
 from harness.analysis.stats import (
     Interval,
     cluster_bootstrap,
@@ -20,10 +21,16 @@ from harness.analysis.stats import (
     cluster_weights,
     dip_per_run,
     dip_summary,
+    equivalence,
     holm,
+    mean_interval,
+    mesa_per_run,
+    mesa_shape,
     mixed_slope,
     percentile_of,
+    polytope_means,
     proportion_ci,
+    ratio_interval,
     ratio_of_means,
     tost,
     weighted_mean,
@@ -250,6 +257,233 @@ def test_tost_agrees_with_its_90_percent_interval_and_calls_a_wide_one_underpowe
     narrow = tost(values, clusters, -0.8, 0.8)
     assert not narrow.equivalent and narrow.ci90.low < -0.8 and narrow.ci90.high > 0.8
     assert "undecided (underpowered)" in narrow.note
+
+
+# --- intervals on polytope means -----------------------------------------------------------------
+
+
+def test_polytope_means_are_per_polytope_means_in_label_order():
+    """Polytopes "b" (runs 1, 3) and "a" (runs 2, 4, 6): means (4, 2) in label order a, b,
+    counts (3, 2); two columns at once give a (G, 2) array."""
+    clusters = np.array(["b", "a", "b", "a", "a"])
+    values = np.array([1.0, 2.0, 3.0, 4.0, 0.0])
+    means, counts = polytope_means(values, clusters)
+    np.testing.assert_allclose(means, [2.0, 2.0])
+    np.testing.assert_array_equal(counts, [3, 2])
+    pairs, _ = polytope_means(np.column_stack([values, 2 * values]), clusters)
+    np.testing.assert_allclose(pairs, [[2.0, 4.0], [2.0, 4.0]])
+
+
+def test_mean_interval_is_the_t_interval_on_polytope_means_and_agrees_with_its_p():
+    """Estimate, interval and p are scipy's one-sample t on the 4 polytope means (whatever the
+    seeds per polytope), and the null lies outside the interval exactly when p < 0.05."""
+    clusters = np.repeat(np.arange(4), [2, 3, 4, 5])
+    values = np.random.default_rng(0).normal(1.0, 1.0, clusters.size)
+    means, _ = polytope_means(values, clusters)
+    result = mean_interval(values, clusters, null=0.0)
+    expected = stats.ttest_1samp(means, 0.0)
+    assert result.estimate == pytest.approx(means.mean()) and result.p_value == pytest.approx(expected.pvalue)
+    assert (result.ci.low, result.ci.high) == pytest.approx(tuple(expected.confidence_interval(0.95)))
+    for null in np.linspace(result.ci.low - 1, result.ci.high + 1, 41):
+        other = mean_interval(values, clusters, null=null)
+        assert (other.p_value < 0.05) == (not other.ci.contains(null))
+
+
+def test_mean_interval_shows_a_constant_as_a_zero_width_interval():
+    """A difference of exactly 0 in every pair: [0, 0], p = 1 against 0 and 0 against 0.1,
+    'identical in all 20 runs' (issue 12: not a proportion interval [0, 0.278])."""
+    clusters = np.repeat(np.arange(4), 5)
+    at_zero, off = mean_interval(np.zeros(20), clusters), mean_interval(np.zeros(20), clusters, null=0.1)
+    assert (at_zero.ci.low, at_zero.ci.high, at_zero.p_value, off.p_value) == (0.0, 0.0, 1.0, 0.0)
+    assert "identical in all 20 runs" in at_zero.method
+
+
+def test_mean_interval_falls_back_to_runs_for_one_polytope():
+    """One polytope: the t-interval over its runs, and `method` says it covers new seeds only."""
+    values = np.array([0.5, 1.2, np.nan, 0.9, 1.4, 0.7])
+    result = mean_interval(values, np.zeros(6))
+    expected = stats.ttest_1samp(values[~np.isnan(values)], 0.0)
+    assert result.p_value == pytest.approx(expected.pvalue) and "single polytope" in result.method
+    assert result.n_units == 5
+
+
+def ratio_data(seed: int, n_clusters: int = 10, n_units: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paired flat-fraction-like runs: numerator around 0.3, denominator around 0.05 with a
+    polytope effect (gamma, as Linear's), counts out of 90 points."""
+    rng = np.random.default_rng(seed)
+    clusters = np.repeat(np.arange(n_clusters), n_units)
+    effect = rng.gamma(1.0, 1.0, n_clusters)[clusters]
+    num = rng.binomial(90, np.minimum(0.3 * rng.gamma(4, 0.25, clusters.size), 1)) / 90
+    den = rng.binomial(90, np.minimum(0.05 * effect * rng.gamma(1, 1, clusters.size), 1)) / 90
+    return num, den, clusters
+
+
+def test_ratio_interval_estimate_is_the_ratio_of_polytope_means_and_brackets_it():
+    """R = mean of polytope means of num / of den; lower <= R <= upper; lower >= 0 for
+    non-negative data."""
+    for seed in range(5):
+        num, den, clusters = ratio_data(seed)
+        result = ratio_interval(num, den, clusters, n_boot=2000, rng=np.random.default_rng(seed))
+        a, b = polytope_means(np.column_stack([num, den]), clusters)[0].T
+        assert result.estimate == pytest.approx(a.mean() / b.mean())
+        assert 0 <= result.ci.low <= result.estimate <= result.ci.high
+
+
+def test_ratio_interval_and_its_p_agree_for_every_null():
+    """The null ratio lies outside the interval exactly when its p < 1 - level (one
+    procedure), at 95% and at 80%, across nulls on both sides."""
+    num, den, clusters = ratio_data(3)
+    for level in (0.95, 0.8):
+        first = ratio_interval(num, den, clusters, level=level, n_boot=999, rng=np.random.default_rng(1))
+        assert "two-piece" not in first.note
+        nulls = np.linspace(0, first.estimate * 4, 81)
+        for null in np.r_[nulls, first.ci.low * (1 + 1e-9), first.ci.high * (1 - 1e-9)]:
+            result = ratio_interval(num, den, clusters, null=null, level=level, n_boot=999, rng=np.random.default_rng(1))
+            assert result.ci == first.ci
+            assert (result.p_value < 1 - level) == (not result.ci.contains(null)), null
+
+
+def test_ratio_interval_reports_fiellers_two_piece_case():
+    """A numerator clearly above 0 over a denominator that is not (mean 0.1, sd 0.3, 10
+    polytopes): the set of unrejected ratios is a ray (-inf, r1] plus [low, inf) around the
+    estimate. The interval is the piece holding the estimate, unbounded above; the note names
+    the other piece, whose nulls are not rejected either, while those between are."""
+    rng = np.random.default_rng(0)
+    clusters = np.arange(10)
+    z = rng.normal(0, 1, 10)
+    num, den = rng.normal(1.0, 0.1, 10), 0.1 + 0.3 * (z - z.mean()) / z.std(ddof=1)
+    result = ratio_interval(num, den, clusters, n_boot=999, rng=np.random.default_rng(1))
+    assert math.isinf(result.ci.high) and 0 < result.ci.low < result.estimate
+    assert "two-piece" in result.note
+    ray_end = float(result.note.split("holds [-inf, ")[1].split("]")[0])
+    for null, rejected in [(ray_end - 1, False), ((ray_end + result.ci.low) / 2, True), (result.ci.low * 1.01, False)]:
+        p = ratio_interval(num, den, clusters, null=null, n_boot=999, rng=np.random.default_rng(1)).p_value
+        assert (p < 0.05) == rejected, null
+
+
+def test_ratio_interval_with_a_constant_denominator_is_the_mean_interval_rescaled():
+    """A denominator equal in every polytope reduces Fieller to the numerator's interval / c:
+    with the bootstrap-t quantiles, the interval is c^-1 x the studentized-bootstrap interval
+    of the numerator's mean, which brackets it like a t-interval does."""
+    num, _, clusters = ratio_data(4)
+    result = ratio_interval(num, np.full(num.size, 0.5), clusters, n_boot=4000, rng=np.random.default_rng(0))
+    plain = mean_interval(num, clusters)
+    assert result.estimate == pytest.approx(plain.estimate / 0.5)
+    assert result.ci.low == pytest.approx(plain.ci.low / 0.5, rel=0.1)
+    assert result.ci.high == pytest.approx(plain.ci.high / 0.5, rel=0.1)
+
+
+def test_ratio_interval_decides_degenerate_ratios_explicitly():
+    """The same ratio (3) in every polytope: [3, 3], p 0 against 1 and 1 against 3; a
+    denominator of 0 everywhere: no ratio, NaN with a reason; a denominator not clearly above 0
+    at 3 polytopes: an infinite upper bound, said in the note."""
+    clusters = np.repeat(np.arange(4), 3)
+    den = np.arange(1.0, 13.0)
+    exact = ratio_interval(3 * den, den, clusters)
+    assert (exact.ci.low, exact.ci.high, exact.p_value) == (3.0, 3.0, 0.0)
+    assert ratio_interval(3 * den, den, clusters, null=3.0).p_value == 1.0
+    none = ratio_interval(den, np.zeros(12), clusters)
+    assert math.isnan(none.estimate) and "denominator's mean is 0" in none.method
+    shaky = ratio_interval(np.full(9, 1.0), np.array([0, 0, 0, 0, 0, 0, 0.3, 0.1, 0.2]), np.repeat(np.arange(3), 3))
+    assert math.isinf(shaky.ci.high) and "no upper bound" in shaky.note
+
+
+def test_bootstrap_t_numbers_do_not_depend_on_the_chunk_size(monkeypatch):
+    """Resampling in chunks of 7 polytope draws gives the same replicates, interval and p as
+    in one go: memory is bounded without changing a number."""
+    num, den, clusters = ratio_data(5)
+    values = num - den
+    whole = (ratio_interval(num, den, clusters, n_boot=500, rng=np.random.default_rng(2)),
+             equivalence(values, clusters, -0.5, 0.5, n_boot=500, rng=np.random.default_rng(2)))
+    monkeypatch.setattr(stats_module, "_CHUNK_VALUES", 7 * 10)
+    chunked = (ratio_interval(num, den, clusters, n_boot=500, rng=np.random.default_rng(2)),
+               equivalence(values, clusters, -0.5, 0.5, n_boot=500, rng=np.random.default_rng(2)))
+    assert whole == chunked
+
+
+def test_bootstrap_results_are_seeded_and_the_seed_controls_them():
+    """No Generator: a fixed default seed (same numbers twice); a Generator's seed decides."""
+    num, den, clusters = ratio_data(6)
+    assert ratio_interval(num, den, clusters, n_boot=300) == ratio_interval(num, den, clusters, n_boot=300)
+    first = ratio_interval(num, den, clusters, n_boot=300, rng=np.random.default_rng(1))
+    again = ratio_interval(num, den, clusters, n_boot=300, rng=np.random.default_rng(1))
+    other = ratio_interval(num, den, clusters, n_boot=300, rng=np.random.default_rng(2))
+    assert first == again and first.ci != other.ci
+
+
+def test_equivalence_reads_one_interval_for_all_three_outcomes():
+    """Equivalent exactly when the 95% interval lies inside the margins, beyond exactly when it
+    lies wholly outside; undecided when it straddles a margin, with the reason."""
+    rng = np.random.default_rng(8)
+    clusters = np.repeat(np.arange(12), 8)
+    values = 0.002 + rng.normal(0, 0.01, clusters.size)
+    for low, high in [(-0.02, 0.02), (0.005, 0.05), (0.02, 0.05), (-0.05, -0.01), (-0.003, 0.003)]:
+        result = equivalence(values, clusters, low, high, n_boot=999, rng=np.random.default_rng(0))
+        inside = low < result.ci.low and result.ci.high < high
+        outside = result.ci.high < low or result.ci.low > high
+        assert (result.p_equivalent < 0.05) == inside and (result.p_beyond < 0.05) == outside
+        assert result.outcome == ("equivalent" if inside else "beyond the margins" if outside else "undecided")
+        assert result.ci.level == 0.95 and result.outcome in result.note
+
+
+def test_equivalence_of_constant_differences_is_decided_without_nan():
+    """A flip that changes nothing in any of 30 runs: [0, 0], equivalent iff 0 is strictly
+    inside the margins; 'identical in all 30 runs'; no NaN anywhere."""
+    clusters = np.repeat(np.arange(6), 5)
+    inside = equivalence(np.zeros(30), clusters, -1.0, 1.0)
+    outside = equivalence(np.zeros(30), clusters, 0.5, 1.0)
+    assert inside.outcome == "equivalent" and (inside.ci.low, inside.ci.high) == (0.0, 0.0)
+    assert outside.outcome == "beyond the margins" and outside.p_equivalent == 1.0 and outside.p_beyond == 0.0
+    assert "identical in all 30 runs" in inside.note
+    for result in (inside, outside):
+        assert not any(isinstance(v, float) and math.isnan(v) for v in result.as_dict().values())
+
+
+def test_equivalence_refuses_margins_in_the_wrong_order():
+    with pytest.raises(ValueError, match="low"):
+        equivalence(np.arange(6.0), np.repeat([0, 1], 3), 1.0, -1.0)
+
+
+# --- the mesa shape ---------------------------------------------------------------------------
+
+
+def test_mesa_shape_finds_a_spike_of_flat_points_and_a_mode_above():
+    """12 points at ~0 and 8 between 0.01 and 0.3, the rest spread over 4-20: a mesa, its spike
+    below the threshold and its mode above, the spike holding 20/90 of the points."""
+    rng = np.random.default_rng(1)
+    x = np.r_[np.full(12, 1e-7), 10 ** rng.uniform(-2, -0.5, 8), rng.uniform(4, 20, 70)]
+    result = mesa_shape(x, 1.0)
+    assert result.mesa and result.spike_at < 1.0 < result.mode_at
+    assert result.spike_share == pytest.approx(20 / 90) and result.dip_ratio < 0.25
+
+
+def test_mesa_shape_rejects_one_mode_with_a_tail_below_the_threshold():
+    """A Linear-like run (a wide mode near 10, a few points below 1) and an exponential run
+    (most mass near 0, no second mode) are not mesas; nor is a run with no point below 1."""
+    rng = np.random.default_rng(2)
+    linear_like = 16 * rng.beta(1.6, 1.2, 90)
+    assert not mesa_shape(linear_like, 1.0).mesa
+    assert not mesa_shape(rng.exponential(2.0, 90), 1.0).mesa
+    above = mesa_shape(rng.uniform(2, 20, 90), 1.0)
+    assert not above.mesa and math.isnan(above.spike_at)
+
+
+def test_the_mesa_density_is_scipys_gaussian_kde_at_the_declared_bandwidth():
+    """The density mesa_shape reads equals scipy.stats.gaussian_kde's with bw_method set to
+    the declared bandwidth over the sample's SD (to rounding)."""
+    z = np.log10(np.maximum(np.random.default_rng(4).exponential(2.0, 90), 0.01))
+    grid = np.linspace(-3, 2, 200)
+    scipy_kde = stats.gaussian_kde(z, bw_method=stats_module.MESA_BANDWIDTH / z.std(ddof=1))
+    np.testing.assert_allclose(stats_module._gaussian_density(z, grid, stats_module.MESA_BANDWIDTH), scipy_kde(grid),
+                               rtol=1e-10, atol=1e-14)
+
+
+def test_mesa_per_run_marks_runs_and_skips_tiny_ones():
+    """1 / 0 per run, NaN under 4 points."""
+    rng = np.random.default_rng(3)
+    mesa = np.r_[np.full(20, 1e-6), rng.uniform(5, 15, 70)]
+    out = mesa_per_run([mesa, rng.uniform(5, 15, 90), np.array([0.0, 5.0, 6.0])], 1.0)
+    assert out[0] == 1.0 and out[1] == 0.0 and math.isnan(out[2])
 
 
 # --- unimodality ------------------------------------------------------------------------------
