@@ -201,9 +201,10 @@ seeds needed: the smallest n (of --power-seeds) at which at least 80% of --reps 
 studies (the main study's polytopes drawn with replacement, n seeds drawn with replacement
 in each) confirm the verdict: the same verdict word; for "not supported", significance on the
 side of the observed estimate; for "not shown equivalent", equivalence if the estimate is
-inside the margin, else contradiction. "> 50" when the grid does not reach 80%; "not
-reachable by seeds alone: add polytopes (about N at S seeds)" when even infinitely many seeds
-would not, because power comes from the number of polytopes.
+inside the margin, else contradiction; for "magnitude undecided", the word where the estimate
+lies (supported inside the band, else smaller or larger than claimed). "> 50" when the grid
+does not reach 80%; "not reachable by seeds alone: add polytopes (about N at S seeds)" when
+even infinitely many seeds would not, because power comes from the number of polytopes.
 
 examples:
   python -m harness multiverse

@@ -57,13 +57,17 @@ def test_direction_claims_read_supported_contradicted_or_not_supported():
     assert verdict(c, table(0.0, 0.0, n_poly=4, n_seed=3, seed=1)).verdict == "not supported"  # p = 0.67
 
 
-def test_magnitude_claims_need_the_claimed_value_in_the_ci():
-    runs = table(2.0, 0.0)  # pos ratio exp(0.5) = 1.65
-    near = Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=1.6)
-    far = Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=10.0)
-    v = verdict(near, runs)
-    assert v.verdict == "supported" and v.ci_low < 1.65 < v.ci_high
-    assert verdict(far, runs).verdict == "direction only"
+def test_magnitude_claims_need_the_ci_inside_their_band():
+    runs = table(2.0, 0.0)  # pos ratio exp(0.5) = 1.65; estimate 1.71, 95% CI about [1.52, 1.95]
+
+    def word(claimed: float, tolerance: float) -> str:
+        c = Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=claimed, tolerance=tolerance)
+        return verdict(c, runs).verdict
+
+    assert word(1.7, 1.25) == "supported"  # band [1.36, 2.13]
+    assert word(10.0, 2.0) == "smaller than claimed"  # band [5, 20]
+    assert word(1.2, 1.1) == "larger than claimed"  # band [1.09, 1.32]
+    assert word(1.4, 1.2) == "magnitude undecided"  # band [1.17, 1.68]: the CI reaches across 1.68
 
 
 def test_equivalence_claims():
@@ -84,7 +88,8 @@ def test_inclusion_rule_drops_collapsed_pairs_and_counts_them():
 
 def test_ratio_of_means_and_run_mean_bounds():
     runs = table(1.0, 0.0)
-    v = verdict(Claim("r", "x", RatioOfMeans("pos", "lp", "linear"), kind="magnitude", claimed=1.28), runs)
+    v = verdict(Claim("r", "x", RatioOfMeans("pos", "lp", "linear"), kind="magnitude", claimed=1.28,
+                           tolerance=1.2), runs)
     truth = runs[runs.model == "lp"]["pos"].mean() / runs[runs.model == "linear"]["pos"].mean()
     assert v.estimate == pytest.approx(truth) and v.verdict == "supported"
     below = Claim("b", "x", RunMean("x", "linear"), direction="<", null=0.5)

@@ -9,7 +9,7 @@ import pytest
 
 from harness.analysis import power
 from harness.analysis.statistics import Units
-from harness.analysis.verdicts import assess, decide_all
+from harness.analysis.verdicts import VERDICTS, assess, decide_all
 from harness.claims import (
     Claim,
     DipShare,
@@ -58,10 +58,16 @@ CASES = {
                                                     margin=(-0.2, 0.2)),
     "paired difference, not shown equivalent": Claim("n", "x", PairedDiff("x", "lp", "linear"), kind="equivalence",
                                                      margin=(-1.1, 1.1)),
-    "paired ratio, magnitude": Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=1.28),
-    "paired ratio, direction only": Claim("o", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude",
-                                          claimed=10.0),
-    "ratio of means, magnitude": Claim("q", "x", RatioOfMeans("pos", "lp", "linear"), kind="magnitude", claimed=1.28),
+    "paired ratio, magnitude": Claim("m", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude", claimed=1.28,
+                                     tolerance=1.25),
+    "paired ratio, smaller than claimed": Claim("o", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude",
+                                                claimed=10.0, tolerance=2.0),
+    "paired ratio, larger than claimed": Claim("l", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude",
+                                               claimed=1.05, tolerance=1.02),
+    "paired ratio, magnitude undecided": Claim("k", "x", PairedRatio("pos", "lp", "linear"), kind="magnitude",
+                                               claimed=1.5, tolerance=1.2),
+    "ratio of means, magnitude": Claim("q", "x", RatioOfMeans("pos", "lp", "linear"), kind="magnitude", claimed=1.28,
+                                       tolerance=1.25),
     "within difference": Claim("w", "x", WithinDiff("after", "x", model="lp")),
     "within ratio": Claim("v", "x", WithinRatio("pos", "after", model="lp"), direction="<"),
     "run mean, below a null": Claim("b", "x", RunMean("x", "linear"), direction="<", null=0.8, rule="all"),
@@ -116,8 +122,7 @@ def test_a_resampled_study_gets_the_verdict_evaluate_gives_it(case, tables):
 
 def test_the_cases_reach_every_verdict_word(tables):
     words = {_both(claim, tables, 0)[0].verdict for claim in CASES.values()}
-    assert words == {"supported", "contradicted", "direction only", "not supported", "equivalent",
-                     "not shown equivalent"}
+    assert words == set(VERDICTS)
 
 
 def test_a_slope_is_resampled_by_its_cluster_robust_test_which_agrees_with_the_mixed_model():

@@ -45,7 +45,7 @@ from scipy import stats as sps
 from harness.analysis.estimators import Replicates, agreeing_replicates, equivalence_rows
 from harness.analysis.statistics import ALPHA
 from harness.analysis.stats import Interval
-from harness.analysis.verdicts import Claim, Verdict, decide_words, holm_by_group
+from harness.analysis.verdicts import UNDECIDED, Claim, Verdict, decide_words, holm_by_group, magnitude_word
 from harness.errors import HarnessError
 from harness.jsonable import jsonable
 
@@ -61,11 +61,13 @@ POWER_SEED = 0  # same runs, same power curves
 class Target:
     """What a resampled study must show to confirm a claim's verdict.
 
-    supported, direction only, contradicted, equivalent: the same verdict word.
+    a decided word (not in verdicts.UNDECIDED): the same verdict word.
     not supported: significant after Holm with the estimate on the side where it lies now
       (the data cannot decide at this size; how many seeds until they do).
     not shown equivalent: `equivalent` when the estimate lies inside the margin, else
-      `contradicted`."""
+      `contradicted`.
+    magnitude undecided: the word where the estimate lies (`supported` inside the band,
+      else `smaller than claimed` or `larger than claimed`)."""
 
     label: str
     words: tuple[str, ...] = ()
@@ -82,11 +84,14 @@ def target_for(claim: Claim, v: Verdict) -> Target | None:
     """The target for a claim whose verdict on the full study is `v`; None when it was untestable."""
     if not math.isfinite(v.estimate):
         return None
-    if v.verdict in ("supported", "direction only", "contradicted", "equivalent"):
+    if v.verdict not in UNDECIDED:
         return Target(f"'{v.verdict}'", (v.verdict,))
     if v.verdict == "not shown equivalent":
         inside = claim.margin[0] < v.estimate < claim.margin[1]
         word = "equivalent" if inside else "contradicted"
+        return Target(f"'{word}'", (word,))
+    if v.verdict == "magnitude undecided":
+        word = magnitude_word(Interval(v.estimate, v.estimate), claim.band)
         return Target(f"'{word}'", (word,))
     side = ">" if v.estimate > v.null else "<"
     return Target(f"significant, estimate {side} {v.null:g}", side=side)
@@ -314,8 +319,7 @@ def power_curves(claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: pd.
         elif need is not None:
             answer = str(need)
             if pw[-1] < target_power:
-                note = f"falls to {pw[-1]:.2f} at {seed_grid[-1]} seeds" + (
-                    ": the tighter interval leaves the claimed magnitude out" if c.kind == "magnitude" else "")
+                note = f"falls to {pw[-1]:.2f} at {seed_grid[-1]} seeds"
         elif plateau[c.id] < target_power:
             more = f"about {need_g} polytopes at {S} seeds" if need_g else f"more than {polytope_grid[-1]} polytopes"
             answer = f"not reachable by seeds alone (max {plateau[c.id]:.2f}): add polytopes ({more})"

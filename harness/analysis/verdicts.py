@@ -24,16 +24,23 @@ from harness.jsonable import jsonable
 
 N_BOOT = 2000
 KINDS = ("direction", "magnitude", "equivalence", "shape")
-VERDICTS = ("supported", "direction only", "not supported", "contradicted", "equivalent", "not shown equivalent")
+VERDICTS = ("supported", "smaller than claimed", "larger than claimed", "magnitude undecided", "not supported",
+            "contradicted", "equivalent", "not shown equivalent")
 POSITIVE = ("supported", "equivalent")
+# The words with which the data cannot decide yet (a larger study may): every other word is a decision.
+UNDECIDED = ("not supported", "not shown equivalent", "magnitude undecided")
 # What `decide` does, word by word; change one with the other (tests/test_report.py checks
 # that the README's table is the one render.text.verdict_table_markdown() makes from this).
 VERDICT_MEANINGS = {
-    "supported": "significant after Holm in the claimed direction; for a magnitude claim (\"~10x\") the claimed "
-                 "magnitude also lies inside the 95% CI, for a slope the cluster-bootstrap CI also excludes the null, "
-                 "and every claim it requires is positive",
-    "direction only": "significant after Holm in the claimed direction, but the claimed magnitude lies outside the "
-                      "95% CI",
+    "supported": "significant after Holm in the claimed direction; for a magnitude claim (\"~10x\") the 95% CI also "
+                 "lies inside the claim's band (its declared tolerance around the claimed value), for a slope the "
+                 "cluster-bootstrap CI also excludes the null, and every claim it requires is positive",
+    "smaller than claimed": "a magnitude claim significant after Holm in the claimed direction whose 95% CI lies "
+                            "wholly below its band: the claimed value is refuted as too large",
+    "larger than claimed": "a magnitude claim significant after Holm in the claimed direction whose 95% CI lies "
+                           "wholly above its band: the claimed value is refuted as too small",
+    "magnitude undecided": "a magnitude claim significant after Holm in the claimed direction whose 95% CI reaches "
+                           "across an edge of its band: the size is neither pinned nor refuted at this size",
     "not supported": "not significant after Holm (or the estimate equals the null): the data cannot decide at this "
                      "size; or a slope whose mixed model is significant but whose cluster-bootstrap CI includes the "
                      "null; or, marked (gated), significant but a claim it requires is not positive (the note says "
@@ -50,7 +57,9 @@ VERDICT_MEANINGS = {
 @dataclass(frozen=True)
 class Claim:
     """One sentence of the write-up as a check. `null` and `claimed` are on the reported
-    scale (ratios as ratios); `margin` (low, high) bounds an equivalence claim's mean."""
+    scale (ratios as ratios); `margin` (low, high) bounds an equivalence claim's mean;
+    `tolerance` says what "about `claimed`" admits for a magnitude claim (`band`): a factor
+    for a ratio (2.0: from claimed/2 to claimed*2), an absolute distance otherwise."""
 
     id: str
     sentence: str
@@ -59,6 +68,7 @@ class Claim:
     direction: str = ">"  # the claimed side of `null`
     null: float | None = None  # default: 1 for ratios, 0 otherwise
     claimed: float | None = None  # the write-up's magnitude, for kind="magnitude"
+    tolerance: float | None = None  # the band around `claimed`, for kind="magnitude"
     writeup: float | None = None  # the write-up's seed-0 value of the statistic
     margin: tuple[float, float] | None = None
     rule: str = "exclude_collapsed"
@@ -79,10 +89,38 @@ class Claim:
             raise HarnessError(f"claim {self.id}: an equivalence claim needs a margin (low, high) with low < high")
         if self.kind == "magnitude" and self.claimed is None:
             raise HarnessError(f"claim {self.id}: a magnitude claim needs the claimed value")
+        self._check_tolerance()
         if self.kind == "equivalence" and not self.statistic.additive:
             raise HarnessError(f"claim {self.id}: an equivalence margin needs a difference, not a ratio or slope")
         if self.rule not in RULES:
             raise HarnessError(f"claim {self.id}: rule must be one of {', '.join(RULES)}")
+
+    def _check_tolerance(self) -> None:
+        if self.kind != "magnitude":
+            if self.tolerance is not None:
+                raise HarnessError(f"claim {self.id}: only a magnitude claim has a tolerance (this one is {self.kind})")
+            return
+        ratio = self.statistic.log_axis
+        if self.tolerance is None or not math.isfinite(self.tolerance) or self.tolerance <= (1.0 if ratio else 0.0):
+            what = "a factor above 1 (2.0: from claimed/2 to claimed*2)" if ratio else "a distance above 0"
+            raise HarnessError(f"claim {self.id}: a magnitude claim needs its tolerance, {what}")
+        if ratio and self.claimed <= 0:
+            raise HarnessError(f"claim {self.id}: a claimed ratio must be above 0 (got {self.claimed})")
+        low, high = self.band
+        if not (low > self.null_value if self.direction == ">" else high < self.null_value):
+            raise HarnessError(f"claim {self.id}: its band [{low:.4g}, {high:.4g}] must lie wholly on the claimed side "
+                               f"({self.direction}) of the null {self.null_value:g}; narrow the tolerance")
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """What "about `claimed`" admits, (low, high) on the reported scale: claimed divided
+        and multiplied by the tolerance for a ratio (pinned on the log scale it is tested
+        on), claimed minus and plus it otherwise. None unless a magnitude claim."""
+        if self.kind != "magnitude":
+            return None
+        if self.statistic.log_axis:
+            return self.claimed / self.tolerance, self.claimed * self.tolerance
+        return self.claimed - self.tolerance, self.claimed + self.tolerance
 
     @property
     def null_value(self) -> float:
@@ -111,7 +149,7 @@ class Gate:
 # The keys of Verdict.as_dict, in the order `claims --json` has always printed them.
 _EXPORTED = ("id", "sentence", "kind", "verdict", "estimate", "ci_low", "ci_high", "p_value", "p_adj", "null",
              "claimed", "writeup", "writeup_percentile", "n_runs", "n_polytopes", "n_seeds", "n_excluded", "rule",
-             "statistic", "note", "margin", "detail", "per_polytope")
+             "statistic", "note", "margin", "band", "detail", "per_polytope")
 
 
 @dataclass(frozen=True, repr=False)
@@ -119,7 +157,8 @@ class Verdict:
     """What the data say about one claim (harness.render.text.verdict_row prints it as one
     row): the estimate and its 95% interval `ci` on the reported scale, the p of the claim's
     test and its Holm-adjusted p, the verdict word and, when a required claim failed, the
-    `gate`. `unit_values` are the per-unit values on the reported scale (figures, seed 0)."""
+    `gate`; a magnitude claim's `band` (Claim.band). `unit_values` are the per-unit values
+    on the reported scale (figures, seed 0)."""
 
     id: str
     sentence: str
@@ -141,6 +180,7 @@ class Verdict:
     statistic: str
     note: str = ""
     margin: tuple[float, float] | None = None
+    band: tuple[float, float] | None = None
     gate: Gate | None = None
     detail: dict = field(default_factory=dict)
     per_polytope: tuple = ()
@@ -222,13 +262,15 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
         ci=stats.Interval(float(ci.low), float(ci.high)), p_value=float(p), p_adj=float(p), null=null,
         claimed=claim.claimed, writeup=claim.writeup, writeup_percentile=float(wpct), n_runs=n,
         n_polytopes=int(t["polytope"].nunique()) if n else 0, n_seeds=int(t["seed"].nunique()) if n else 0,
-        n_excluded=u.n_excluded, rule=rule, statistic=st.describe(), note=note, margin=claim.margin, detail=detail,
+        n_excluded=u.n_excluded, rule=rule, statistic=st.describe(), note=note, margin=claim.margin, band=claim.band,
+        detail=detail,
         per_polytope=st.per_polytope(t) if n else (), unit_values=unit_values)
 
 
 def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None,
            family_size: int = 1) -> Verdict:
-    """The verdict word from the Holm-adjusted p, the direction and the CI (VERDICT_MEANINGS).
+    """The verdict word from the Holm-adjusted p, the direction and the CI, for a magnitude
+    claim its band too (`magnitude_word`), as VERDICT_MEANINGS says.
     A claim that could not be tested reads "not supported" ("not shown equivalent" for an
     equivalence claim), its note saying why. A claim that `requires` others is supported only
     when they are positive too (`gate` says which is not, and a required claim that was not
@@ -259,10 +301,10 @@ def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | Non
             word = "not supported"
         elif not right_way:
             word = "contradicted"
-        elif claim.kind == "magnitude" and not v.ci.contains(claim.claimed):
-            word = "direction only"
         elif why := claim.statistic.veto(v.ci, v.null):
             word, note = "not supported", _join(note, why)
+        elif claim.kind == "magnitude":
+            word = magnitude_word(v.ci, claim.band)
         else:
             word = "supported"
     if word == "supported" and claim.requires and words is not None:
@@ -272,6 +314,23 @@ def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | Non
             gate = Gate(failed)
             word, note = "not supported", _join(note, gate.note)
     return word, float(p_adj), note, gate
+
+
+def magnitude_word(ci: stats.Interval, band: tuple[float, float]) -> str:
+    """A magnitude claim's word once its direction is significant: the claimed size pinned
+    (the 95% interval inside the band), refuted either way (wholly outside it), or undecided
+    (across an edge: the interval is too wide, or the truth lies near the edge). As TOST
+    pins a mean inside an equivalence margin, so that a small study's wide interval, which
+    holds almost any value, can no longer read as support. An interval that is not finite
+    decides nothing."""
+    low, high = band
+    if low <= ci.low and ci.high <= high:
+        return "supported"
+    if ci.high < low:
+        return "smaller than claimed"
+    if ci.low > high:
+        return "larger than claimed"
+    return "magnitude undecided"
 
 
 def evaluate_all(claims: list[Claim], runs: pd.DataFrame, points: pd.DataFrame | None = None,

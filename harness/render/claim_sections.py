@@ -63,8 +63,9 @@ def hypothesis(claim: Claim | None, v: Verdict) -> str:
         return f"mean inside the margin [{fmt(v.margin[0])}, {fmt(v.margin[1])}] (TOST)"
     side = claim.direction if claim is not None else "≠"
     text = f"{side} {fmt(v.null)} (null {fmt(v.null)})"
-    if v.kind == "magnitude" and v.claimed is not None:
-        text += f", with the claimed {fmt(v.claimed)} inside the 95% CI"
+    if v.kind == "magnitude" and v.band is not None:
+        text += (f", with the 95% CI inside the band {fmt_ci(*v.band)} around the claimed {fmt(v.claimed)} "
+                 "(wholly below it: smaller than claimed; wholly above: larger; across an edge: undecided)")
     if v.kind == "shape":
         text = f"share of runs {side} {fmt(v.null)}"
     return text
@@ -115,7 +116,7 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
     rows = [dict(r) for r in v.per_polytope]
     svg = figs.claim_evidence(rows, (v.estimate, v.ci_low, v.ci_high), values, log=log,
                               null=None if v.kind == "equivalence" else v.null, claimed=v.claimed,
-                              writeup=v.writeup, margin=v.margin, xlabel=_axis_label(c), name=name)
+                              writeup=v.writeup, margin=v.margin, band=v.band, xlabel=_axis_label(c), name=name)
     unit = _unit(c)
     caption = (f"Left: each polytope's mean over its {unit}s with a 95% t-interval across seeds "
                + ("" if c is None or c.statistic.per_polytope_interval else "(a ratio of means per polytope has no interval), ")
@@ -130,6 +131,9 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
     else:
         if v.claimed is not None:
             caption += f"The green dash-dot line is the claimed value {fmt(v.claimed)}. "
+        if v.band is not None:
+            caption += (f"The green band {fmt_ci(*v.band)} is what the claim's tolerance admits around it: the "
+                        "magnitude is supported when the 95% CI lies inside it. ")
         caption += f"The grey dashed line is the null, {fmt(v.null)}. "
     hidden = values.size - drawn.size
     if hidden:

@@ -32,8 +32,9 @@ _OTHER_COLORS = ["#1b9e77", "#e7298a", "#66a61e", "#a6761d", "#e6ab02", "#666666
 REF = {"null": "#777777", "claimed": "#1a9850", "writeup": "#d7301f", "estimate": "#111111"}
 # The one definition of the verdict colours: the report's badges (report.py makes their CSS
 # from it) and the figures that colour by verdict.
-VERDICT_COLORS = {"supported": "#1a7f37", "direction only": "#9a6700", "not supported": "#6e7781",
-                  "contradicted": "#c0362c", "equivalent": "#0f766e", "not shown equivalent": "#57606a"}
+VERDICT_COLORS = {"supported": "#1a7f37", "smaller than claimed": "#bc4c00", "larger than claimed": "#8a4600",
+                  "magnitude undecided": "#9a6700", "not supported": "#6e7781", "contradicted": "#c0362c",
+                  "equivalent": "#0f766e", "not shown equivalent": "#57606a"}
 
 _RC = {
     "font.size": 8.5, "axes.titlesize": 9, "axes.labelsize": 8.5, "legend.fontsize": 7.5,
@@ -357,10 +358,11 @@ def flip_comparison(flat: tuple[np.ndarray, np.ndarray], acc: tuple[np.ndarray, 
 
 
 # -- one claim ---------------------------------------------------------------------------------
-def _reference_lines(ax, *, null, claimed, writeup, margin, clip) -> None:
-    if margin is not None:
-        ax.axvspan(margin[0], margin[1], color=REF["claimed"], alpha=0.12, lw=0)
-    elif null is not None:
+def _reference_lines(ax, *, null, claimed, writeup, margin, band, clip) -> None:
+    for span in (margin, band):
+        if span is not None:
+            ax.axvspan(span[0], span[1], color=REF["claimed"], alpha=0.12, lw=0)
+    if margin is None and null is not None:
         ax.axvline(null, color=REF["null"], ls="--", lw=1)
     if claimed is not None:
         ax.axvline(claimed, color=REF["claimed"], lw=1.2, ls="-.")
@@ -368,7 +370,7 @@ def _reference_lines(ax, *, null, claimed, writeup, margin, clip) -> None:
         ax.axvline(clip(writeup), color=REF["writeup"], lw=1.2)
 
 
-def _legend_handles(*, null, claimed, writeup, margin) -> list:
+def _legend_handles(*, null, claimed, writeup, margin, band) -> list:
     handles = [Line2D([], [], color=REF["estimate"], lw=1.2, label="pooled estimate")]
     if writeup is not None and math.isfinite(writeup):
         handles.append(Line2D([], [], color=REF["writeup"], lw=1.2, label="write-up, seed 0"))
@@ -376,7 +378,9 @@ def _legend_handles(*, null, claimed, writeup, margin) -> list:
         handles.append(Line2D([], [], color=REF["claimed"], lw=1.2, ls="-.", label="claimed"))
     if margin is not None:
         handles.append(Patch(color=REF["claimed"], alpha=0.12, label="equivalence margin"))
-    elif null is not None:
+    if band is not None:
+        handles.append(Patch(color=REF["claimed"], alpha=0.12, label="claimed band"))
+    if margin is None and null is not None:
         handles.append(Line2D([], [], color=REF["null"], lw=1, ls="--", label="null"))
     return handles
 
@@ -384,11 +388,13 @@ def _legend_handles(*, null, claimed, writeup, margin) -> list:
 @_styled
 def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], values: np.ndarray, *,
                    log: bool, null: float | None, claimed: float | None, writeup: float | None,
-                   margin: tuple[float, float] | None, xlabel: str, name: str) -> str:
+                   margin: tuple[float, float] | None, xlabel: str, name: str,
+                   band: tuple[float, float] | None = None) -> str:
     """Left: forest plot of the per-polytope estimates (rows: polytope, estimate, low, high, n)
     with the pooled estimate and its 95% CI (a diamond). Right: histogram of the per-run values.
-    Reference lines: null (grey dashed), claimed value (green dash-dot), equivalence margin
-    (green band), the write-up's seed-0 value (red). On a log axis, values <= 0 or infinite are
+    Reference lines: null (grey dashed), claimed value (green dash-dot), equivalence margin or
+    a magnitude claim's band around the claimed value (green band), the write-up's seed-0
+    value (red). On a log axis, values <= 0 or infinite are
     drawn as arrows at the edge (forest) or left out (histogram)."""
     est, plo, phi = pooled
     vals = _finite(values)
@@ -401,7 +407,7 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
     fax, hax = axes[0]
 
     every = [est, plo, phi, *(r["estimate"] for r in rows), *(r["low"] for r in rows), *(r["high"] for r in rows),
-             *(x for x in (null, claimed, writeup) if x is not None), *(margin or ())]
+             *(x for x in (null, claimed, writeup) if x is not None), *(margin or ()), *(band or ())]
     good = [x for x in every if x is not None and math.isfinite(x) and (x > 0 or not log)]
     lo_ax, hi_ax = (min(good), max(good)) if good else ((0.1, 10.0) if log else (-1.0, 1.0))
     if log:
@@ -436,7 +442,7 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
     fax.set_xlim(lo_ax, hi_ax)
     for ax in (fax, hax):
         ax.set_xlabel(xlabel)
-        _reference_lines(ax, null=null, claimed=claimed, writeup=writeup, margin=margin, clip=clip)
+        _reference_lines(ax, null=null, claimed=claimed, writeup=writeup, margin=margin, band=band, clip=clip)
     fax.grid(axis="y", visible=False)
     fax.set_title("per polytope" if rows else "per polytope: none (no per-polytope estimate)", loc="left")
 
@@ -464,7 +470,7 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
         hax.axvline(clip(est), color=REF["estimate"], lw=1.2)
     hax.set_ylabel("count")
     hax.set_title(f"per run ({vals.size})", loc="left")
-    handles = _legend_handles(null=null, claimed=claimed, writeup=writeup, margin=margin)
+    handles = _legend_handles(null=null, claimed=claimed, writeup=writeup, margin=margin, band=band)
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7.5, bbox_to_anchor=(0.55, 0.0))
     return to_svg(fig, name)
 

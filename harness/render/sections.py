@@ -69,15 +69,17 @@ def power_section(curves: Sequence[PowerCurve], seconds: float = float("nan")):
         "polytope means). Before resampling, polytope means are pulled to their estimated spread and seed "
         "deviations widened (Davison & Hinkley 1997, sec. 3.8), so that a resampled study varies as a new one "
         "would; a simulated effect of known size reproduces the noncentral-t power within 2 points.\n\n"
-        "The target is the verdict itself (supported, direction only, contradicted, equivalent); for a claim the "
-        "data cannot decide (not supported) it is significance on the side where the estimate lies now, and for "
-        "'not shown equivalent' it is 'equivalent' when the estimate lies inside the margin, else 'contradicted'. "
+        "The target is the verdict itself when it decides (supported, smaller or larger than claimed, contradicted, "
+        "equivalent); for a claim the data cannot decide (not supported) it is significance on the side where the "
+        "estimate lies now, for 'not shown equivalent' it is 'equivalent' when the estimate lies inside the margin, "
+        "else 'contradicted', and for 'magnitude undecided' it is the word where the estimate lies: 'supported' "
+        "inside the band, else 'smaller than claimed' or 'larger than claimed'. "
         "Collapsed runs stay in the pool: n means n trained seeds, not n usable ones.\n\n"
         "Power comes from the top level (STATISTICS.md): seeds only shrink the noise within each polytope, so "
         "power levels off at the plateau (dashed), the power with every polytope's mean known exactly. Where the "
         "plateau lies below the target no number of seeds will do; the table gives the polytopes needed at "
         f"{c0.n_seeds} seeds instead ({len(unreachable)} claims: {', '.join(unreachable) or 'none'}). A magnitude "
-        "claim's power can fall with more seeds: the interval tightens and may leave the claimed value out.")
+        "claim whose estimate lies near an edge of its band needs a narrow interval to be decided either way.")
     if math.isfinite(seconds):
         intro += f"\n\nComputed in {fmt(seconds, decimals=0)} s."
     rows = []
