@@ -286,6 +286,8 @@ def validate_claims(args: argparse.Namespace) -> None:
 def validate_report(args: argparse.Namespace) -> None:
     _claims(args)
     _until_decided(args)
+    if args.multiverse is None:
+        args.multiverse = "none" if args.until_decided else "analysis"
     if not args.until_decided:
         _claims_study(args, args.claim_list)
     _threads(args)

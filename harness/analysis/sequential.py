@@ -54,7 +54,7 @@ MAX_LOOKS = 200
 # finds for every claim: polytopes cost next to nothing, so the fewest seeds that still estimate
 # the within-polytope spread), and DEFAULT_BUDGET runs in all.
 ROUND_SEEDS = 2
-ROUND_POLYTOPES = 200
+ROUND_POLYTOPES = 400
 DEFAULT_BUDGET = 14_400
 _GRID_R = 18  # gsDesign's default grid density (points per standard deviation, about 6 r in all)
 _NEVER = 40.0  # a boundary no path crosses: a look that may spend nothing
