@@ -32,6 +32,7 @@ from harness.analysis.stats import (
     proportion_ci,
     ratio_interval,
     ratio_of_means,
+    slope_interval,
     tost,
     weighted_mean,
 )
@@ -411,6 +412,34 @@ def test_bootstrap_results_are_seeded_and_the_seed_controls_them():
     assert first == again and first.ci != other.ci
 
 
+def test_a_660_thousand_run_table_needs_tens_of_megabytes_not_gigabytes():
+    """Issue 14, point 10: 660,810 runs (22,027 polytopes x 30 seeds). A (B, runs) weight
+    matrix at 2000 replicates would be 10.6 GB; here every interval works on polytope means (a
+    slope on five sums per polytope) and resamples them in bounded chunks, so the peak
+    (tracemalloc) stays under 64 MiB, about that of sorting the polytope labels, and does not
+    grow with the number of resamples."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    clusters = np.repeat(np.arange(22_027), 30)
+    num, den = rng.binomial(90, 0.3, clusters.size) / 90, rng.binomial(90, 0.05, clusters.size) / 90
+    peaks = {}
+    for name, n_boot, run in [
+        ("mean", 0, lambda b: mean_interval(num - den, clusters)),
+        ("ratio", 400, lambda b: ratio_interval(num, den, clusters, n_boot=b)),
+        ("ratio", 4000, lambda b: ratio_interval(num, den, clusters, n_boot=b)),
+        ("equivalence", 4000, lambda b: equivalence(num - den, clusters, -1.0, 1.0, n_boot=b)),
+        ("slope", 400, lambda b: slope_interval(num, den, clusters, n_boot=b)),
+    ]:
+        tracemalloc.start()
+        result = run(n_boot)
+        peaks[name, n_boot] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        assert result.ci.low < result.estimate < result.ci.high
+    assert max(peaks.values()) < 64, peaks
+    assert peaks["ratio", 4000] < peaks["ratio", 400] + 4, peaks
+
+
 def test_equivalence_reads_one_interval_for_all_three_outcomes():
     """Equivalent exactly when the 95% interval lies inside the margins, beyond exactly when it
     lies wholly outside; undecided when it straddles a margin, with the reason."""
@@ -442,6 +471,32 @@ def test_equivalence_of_constant_differences_is_decided_without_nan():
 def test_equivalence_refuses_margins_in_the_wrong_order():
     with pytest.raises(ValueError, match="low"):
         equivalence(np.arange(6.0), np.repeat([0, 1], 3), 1.0, -1.0)
+
+
+def test_slope_interval_has_statsmodels_cluster_se_and_agrees_with_its_p():
+    """The slope is OLS's and its SE statsmodels' cluster-robust one (CR1, polytopes as
+    clusters), computed from five sums per polytope; the null lies outside the interval
+    exactly when p < 0.05; the true slope 2 is inside."""
+    import statsmodels.api as sm
+
+    y, x, groups = slope_study(1, sd_between=1.0)
+    fit = sm.OLS(y, sm.add_constant(x)).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    centred = np.column_stack([np.ones(x.size), x - x.mean(), y - y.mean(), (x - x.mean()) ** 2,
+                               (x - x.mean()) * (y - y.mean())])
+    sums = np.stack([np.bincount(groups, weights=c) for c in centred.T], axis=1)
+    slope, se = stats_module._slope_and_se(sums)
+    assert (slope, se) == pytest.approx((fit.params[1], fit.bse[1]), rel=1e-12)
+    result = slope_interval(y, x, groups, n_boot=999, rng=np.random.default_rng(0))
+    assert result.estimate == pytest.approx(fit.params[1]) and result.ci.contains(2.0)
+    for null in np.linspace(result.ci.low - 0.3, result.ci.high + 0.3, 41):
+        other = slope_interval(y, x, groups, null=null, n_boot=999, rng=np.random.default_rng(0))
+        assert (other.p_value < 0.05) == (not other.ci.contains(null))
+
+
+def test_slope_interval_without_a_slope_says_so():
+    """x the same in every run: no slope to estimate, NaN and the reason."""
+    result = slope_interval(np.arange(6.0), np.ones(6), np.repeat([0, 1], 3))
+    assert math.isnan(result.estimate) and "x is the same" in result.method
 
 
 # --- the mesa shape ---------------------------------------------------------------------------

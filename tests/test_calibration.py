@@ -1,0 +1,114 @@
+"""Claims about the verdict statistics' calibration (issue 12), on simulated studies with a
+known truth: the cached grid in tests/calibration/results.json (2000-4000 studies per
+coverage and equivalence cell, 1000 per shape cell; `python tests/calibration/simulate.py`
+rewrites it), a few of its cells recomputed live to show the cache is what the code gives today, and
+the old procedures failing where the new ones hold.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from calibration import simulate
+
+from harness.analysis import stats
+
+CACHE = json.loads(simulate.RESULTS.read_text())
+CELLS = {c["key"]: c for c in CACHE["cells"]}
+
+
+def planned_keys() -> set[str]:
+    """The keys of every cell simulate.plan() would compute, without computing them."""
+    return {simulate.cell_key(function, args) for cells in simulate.plan().values() for function, args in cells}
+
+
+def test_the_cache_holds_exactly_the_planned_cells():
+    """Every planned cell is cached and nothing else: the grid cannot silently shrink."""
+    assert set(CELLS) == planned_keys()
+
+
+@pytest.mark.parametrize("key", sorted(k for k, c in CELLS.items() if c["family"] in ("mean", "gmr", "ratio")
+                                       and c["required"]))
+def test_every_required_interval_covers_93_5_to_96_5_percent(key):
+    """Mean of polytope means (t), geometric-mean ratio (t on log ratios), ratio of means
+    (Fieller, studentized polytope bootstrap): between/within SD ratio 0, 0.1, 0.3, 1; 5, 10,
+    30 polytopes; balanced and unbalanced; 2000 studies each."""
+    cell = CELLS[key]
+    assert cell["studies"] >= 400
+    assert simulate.COVERAGE_BAND[0] <= cell["coverage"] <= simulate.COVERAGE_BAND[1], cell
+
+
+@pytest.mark.parametrize("key", sorted(k for k, c in CELLS.items() if c["family"] == "equivalence" and c["required"]))
+def test_equivalent_at_the_margin_at_most_5_percent(key):
+    """With the true mean exactly on the lower margin (-0.01), on simulated skewed accuracy
+    differences (2000 studies) and on the real ones resampled and shifted there (4000):
+    "equivalent" in at most 5% + 3 Monte Carlo SE, at 5, 10 and 30 polytopes."""
+    cell = CELLS[key]
+    assert cell["equivalent"] <= simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, cell["studies"]), cell
+
+
+@pytest.mark.parametrize("key", sorted(k for k, c in CELLS.items() if c["family"] == "shape_null"))
+def test_the_mesa_criterion_passes_piecewise_constant_unimodal_samples_at_most_5_percent(key):
+    """Unimodal gradient samples snapped to linear regions (45 regions with heavy ties, or 100
+    as in real runs), 54 or 93 points, 11 shapes with mass below the threshold: "mesa" in at
+    most 5% + 3 Monte Carlo SE of 1000 samples."""
+    cell = CELLS[key]
+    assert cell["mesa"] <= simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, cell["samples"]), cell
+
+
+def test_the_mesa_criterion_finds_spikes_of_flat_points():
+    """A spike holding 20% of a run's points is found in at least 90% of 1000 runs, 30% in at
+    least 95% (real Lp runs: 20-40% of points below the threshold)."""
+    for cell in CELLS.values():
+        if cell["family"] == "shape_spike" and cell["spike"] >= 0.2:
+            assert cell["mesa"] >= (0.9 if cell["spike"] == 0.2 else 0.95), cell
+
+
+LIVE = [
+    (simulate.coverage_cell, ("mean", 2000, 5, 1.0, False, "normal", True)),
+    (simulate.coverage_cell, ("ratio", 2000, 10, 1.0, False, "gamma1", True)),
+    (simulate.equivalence_cell, (4000, 8, "hard-keeps-accuracy", False, simulate.MARGIN[0], True)),
+    (simulate.shape_cell, (1000, "exponential(2)", 54, 45, 1.0)),
+]
+
+
+@pytest.mark.parametrize("function, args", LIVE, ids=[simulate.cell_key(f, a) for f, a in LIVE])
+def test_cached_cells_are_what_the_code_gives_today(function, args):
+    """Recomputed from its own seed, a cell matches the cache to the last digit: the cache was
+    made by these functions (rerun simulate.py after changing them). Under other numpy or
+    scipy versions (other random streams) it matches within Monte Carlo error instead. The
+    ratio cell is the one the issue measured at 91.2% with the old interval; the equivalence
+    cell is the worst at the smallest size that may say "equivalent"."""
+    cell = function(*args)
+    cached = CELLS[cell["key"]]
+    if CACHE["versions"] == simulate.versions():
+        assert cell == cached
+    else:
+        rate = "coverage" if "coverage" in cell else "equivalent" if "equivalent" in cell else "mesa"
+        assert abs(cell[rate] - cached[rate]) <= 3 * np.sqrt(2) * max(cached["mc_se"], 0.005)
+
+
+def test_the_textbook_tost_says_equivalent_too_often_where_the_bootstrap_t_holds():
+    """Real accuracy differences (Lp - Linear) shifted onto the margin, 10 polytopes, 1000
+    studies: the t-based TOST on polytope means (stats.tost) says "equivalent" well above 5%
+    (the issue measured 11.5%), the cached bootstrap-t TOST at most 5% + MC error."""
+    rng = np.random.default_rng(12)
+    hits = 0
+    for _ in range(1000):
+        values, polytope = simulate.empirical_accuracy_study(rng, "accuracy-equal", 10, simulate.MARGIN[0])
+        hits += stats.tost(values, polytope, *simulate.MARGIN).equivalent
+    assert hits / 1000 > simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, 1000)
+    new = CELLS[simulate.cell_key(simulate.equivalence_cell, (4000, 10, "accuracy-equal", False, simulate.MARGIN[0], True))]
+    assert new["equivalent"] <= simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, new["studies"])
+
+
+def test_the_dip_test_rejects_piecewise_constant_unimodal_samples_that_the_mesa_criterion_passes():
+    """300 exponential gradient samples snapped to 45 regions: Hartigan's dip rejects
+    unimodality in most (the issue: 80%), reacting to the steps; mesa_shape calls at most 5%
+    + 3 MC SE a mesa."""
+    rng = np.random.default_rng(7)
+    samples = [simulate.snapped(rng, simulate.unimodal(rng, "exponential(5)"), 93, 45, 1.0) for _ in range(300)]
+    _, p_values = stats.dip_per_run(samples)
+    assert np.mean(p_values < 0.05) > 0.5
+    assert np.mean([stats.mesa_shape(x, 1.0).mesa for x in samples]) <= 0.05 + 3 * simulate.mc_se(0.05, 300)
