@@ -516,10 +516,11 @@ def mean_interval(values: np.ndarray, clusters: np.ndarray, null: float = 0.0, l
     the G polytope means (its pvalue and confidence_interval(level)).
 
     The interval covers the mean over the population of polytopes of each polytope's mean over
-    seeds: a study on new polytopes. Measured coverage of the 95% interval (tests/calibration):
-    93.5-96.5% on skewed, tied values, balanced or unbalanced (as after exclusions), between/
-    within SD ratio 0-1, 5-30 polytopes. Its limit: a strongly skewed polytope effect at few
-    polytopes (exponential, as large as the seed noise: 89-92% at 5-10 polytopes).
+    seeds: a study on new polytopes. Measured coverage of the 95% interval (tests/calibration,
+    2000 studies a cell): 93.8-96.0% on skewed, tied values, balanced or unbalanced (as after
+    exclusions), between/within SD ratio 0-1, 5-30 polytopes; the same on log ratios (the
+    geometric-mean ratio). Its limit: a strongly skewed polytope effect (exponential, as large
+    as the seed noise) covers 88.5-93.5% at 5-30 polytopes (skewness 1: 93.1-94.6%).
 
     Fallbacks, named in `method`: all values identical -> [v, v] and p = 0 or 1; one polytope,
     or polytope means all equal while runs differ -> the t-test on the runs (it covers new
@@ -560,11 +561,13 @@ def ratio_interval(num: np.ndarray, den: np.ndarray, clusters: np.ndarray, null:
     `null` is where T(null) falls. The quantiles are not t_{G-1}'s but those of T* for the
     pivot a_g - R b_g over resampled polytopes (studentized bootstrap, Davison & Hinkley 1997,
     sec. 5.2): a skewed denominator (Linear's flat fraction: most polytopes near 0.03, some
-    near 0.2) makes T skewed, and the t quantiles then cover 91% at 10 polytopes (measured).
-    Measured coverage at 95%: 94-96% from 5 to 30 polytopes, polytope effects from none to a
-    gamma one as large as the seed noise (tests/calibration). Hand-written: scipy.stats.bootstrap
-    offers percentile, basic and BCa (BCa covered 80-92% here), no studentized interval, and
-    neither scipy nor statsmodels has Fieller's.
+    near 0.2) makes T skewed, and the t quantiles then cover 91-92% at 10 polytopes (measured).
+    Measured coverage at 95% (tests/calibration, 2000 studies a cell): 93.7-95.8% from 5 to 30
+    polytopes, balanced or not, polytope effects from none to an exponential one as large as
+    the seed noise (Linear's across 59 polytopes: CV 1.03, skewness 2.2); a lognormal one of
+    CV 1 (skewness 4) covers 92.2-94.5%. Hand-written: scipy.stats.bootstrap offers
+    percentile, basic and BCa (BCa covered 80-92% here), no studentized interval, and neither
+    scipy nor statsmodels has Fieller's.
 
     A bound is infinite where the denominator's mean is not clearly above 0 at that level
     (T never reaches the quantile), as Fieller's is; with non-negative data the lower bound is
@@ -627,7 +630,7 @@ def equivalence(values: np.ndarray, clusters: np.ndarray, low: float, high: floa
 
     Why not the textbook TOST (t on polytope means, each side at alpha): real accuracy
     differences are skewed (mostly 0, a few large losses), and with the true mean on a margin
-    it said "equivalent" in 7-12% of studies at 5-30 polytopes (tests/calibration). The
+    it said "equivalent" in 6-12% of studies at 5-30 polytopes (tests/calibration). The
     bootstrap-t sees the skew, and one-sided alpha / 2 is ICH E9's convention for
     non-inferiority (a two-sided 95% interval); together they hold the rate at <= 5% from 8
     polytopes on, on the real differences and on skewed simulated ones. Below that, on the
@@ -971,10 +974,12 @@ def mesa_shape(sample: np.ndarray, threshold: float) -> MesaShape:
     broad mode; the floor (MESA_FLOOR) gathers exact and numerical zeros.
     Why not the dip test: a ReLU network's gradient is constant on each linear region, so a
     run's ~90 points take ~45 values with multiplicities, and Hartigan's dip rejects 80% of
-    such unimodal samples. Measured (tests/calibration): unimodal samples snapped to 45-110
-    regions pass at most 5% of the time (exponential, gamma, lognormal, Weibull, uniform,
-    half-normal, a Linear-like shape); a spike holding 20% of the points is found >= 90% of
-    the time. Fewer than 4 points, or no point on one side of the threshold: not a mesa.
+    such unimodal samples. Measured (tests/calibration, 1000 samples a cell): unimodal samples
+    of 54 or 93 points snapped to 45 or 100 regions are called a mesa at most 3.8% of the time
+    (11 shapes: exponential, gamma, lognormal, Weibull, uniform, half-normal, Linear-like); a
+    spike holding 10%, 20%, 30% of the points is found 38-41%, 93-94%, 98% of the time. Real
+    runs (default study): Lp 80.5%, Linear 1.7%, Linear with no flat point 0%. Fewer than 4
+    points, or no point on one side of the threshold: not a mesa.
     """
     x = np.asarray(sample, dtype=float).ravel()
     x = x[~np.isnan(x)]
