@@ -48,8 +48,10 @@ def narrowing_figure(history: History, claims: Sequence[Claim]) -> str:
             at = history.decided_round(c.id)
             if at is not None:
                 ax.axvline(history.rounds[at - 1].polytopes, color=figs.REF["estimate"], lw=0.6, ls="--", alpha=0.6)
-            if log:
-                ax.set_yscale("log")
+            if log:  # the band, the null and every interval in view, with plain tick labels
+                ends = [x for _, v in track for x in (v.ci.low, v.ci.high)] + [track[-1][1].null, *(shade or ())]
+                ends = [x for x in ends if 0 < x < math.inf]
+                figs._log_axis(ax, min(ends) / 1.15, max(ends) * 1.15, which="y")
             ax.set_title(c.id, fontsize=6, loc="left", pad=2)
             ax.tick_params(labelsize=5.5)
         for ax in axes[-1]:
