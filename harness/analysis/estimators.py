@@ -1,9 +1,9 @@
 """A statistic's estimate, 95% interval and p on R resampled studies at once: the
 vectorised twin of `Statistic.estimate`, which power (analysis/power.py) needs because a
-bootstrap and a mixed model per resampled study would cost R x B. Each function here mirrors
-one scale family of analysis/statistics.py, and on the same resample gives the estimate and p
-that `verdicts.assess` gives (tests/test_replicate.py); its interval is the t-interval on
-polytope means, where one table gets the two-level cluster bootstrap's. The checks that
+bootstrap per resampled study would cost R x B. Each function here mirrors one scale family
+of analysis/scales.py: on the same resample the mean's estimate, interval and p are those
+`verdicts.assess` gives; a ratio of means and a slope use t quantiles where one table uses a
+studentized polytope bootstrap's, and agree on the verdict (tests/test_replicate.py). The checks that
 follow an estimate (every run agreeing on a yes/no outcome, equivalence) live here too, in
 their one-table and vectorised forms side by side.
 
@@ -93,30 +93,48 @@ def mean_replicates(sums: Mapping[str, np.ndarray], count: np.ndarray, null: flo
         return Replicates(from_test(mean), from_test(mean - tq * se), from_test(mean + tq * se), p, means=pm)
 
 
-def ratio_replicates(sums: Mapping[str, np.ndarray], count: np.ndarray) -> Replicates:
-    """mean of polytope means of "num" / that of "den", tested as the mean of polytope means
-    of "v" = num - den against 0; the interval by the delta method for the log ratio."""
+def ratio_replicates(sums: Mapping[str, np.ndarray], count: np.ndarray, null: float) -> Replicates:
+    """mean of polytope means of "num" / that of "den" with Fieller's interval and the p of
+    `null` from Fieller's statistic T(null), as stats.ratio_interval, but with t_{G-1}
+    quantiles where one table gets the studentized polytope bootstrap's (a bootstrap per
+    resampled study would cost R x B). The two differ in p (tests/test_replicate.py checks
+    that the verdicts agree); the t quantiles under-cover a little under a skewed denominator
+    (stats.ratio_interval), so power read this way is slightly optimistic there."""
     valid = count > 0
     g = valid.sum(axis=1)
-    _, _, _, p = mean_rows(slot_means(sums["v"], count), 0.0)
-    npm, dpm = slot_means(sums["num"], count), slot_means(sums["den"], count)
-    mn, md = _nanmean(npm), _nanmean(dpm)
+    a, b = slot_means(sums["num"], count), slot_means(sums["den"], count)
+    ma, mb = _nanmean(a), _nanmean(b)
+    flip = np.where(mb < 0, -1.0, 1.0)  # the same ratio with a positive denominator
+    ma, mb = ma * flip, mb * flip
+    da, db = np.where(valid, a * flip[:, None] - ma[:, None], 0.0), np.where(valid, b * flip[:, None] - mb[:, None], 0.0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        z = npm / mn[:, None] - dpm / md[:, None]
-        dev = np.where(valid, z - _nanmean(z)[:, None], 0.0)
-        se_log = np.sqrt((dev ** 2).sum(axis=1) / np.maximum(g - 1, 1) / g)
-        ok = (mn > 0) & (md > 0)
-        tq = _t975(g)
-        return Replicates(mn / md, np.where(ok, mn / md * np.exp(-tq * se_log), np.nan),
-                          np.where(ok, mn / md * np.exp(tq * se_log), np.nan), p)
+        scale = 1.0 / (np.maximum(g - 1, 1) * g)  # the covariance of the two means
+        va, vb, cab = (da * da).sum(axis=1) * scale, (db * db).sum(axis=1) * scale, (da * db).sum(axis=1) * scale
+        ratio = ma / mb
+        df = np.maximum(g - 1, 1)
+        var0 = va - 2 * null * cab + null * null * vb
+        t0 = (ma - null * mb) / np.sqrt(var0)
+        p = np.where(var0 > 0, 2 * sps.t.sf(np.abs(t0), df), np.where(ma - null * mb == 0, 1.0, 0.0))
+        q2 = _t975(g) ** 2
+        quad, lin, const = mb * mb - q2 * vb, -2 * (ma * mb - q2 * cab), ma * ma - q2 * va
+        root = np.sqrt(np.maximum(lin * lin - 4 * quad * const, 0.0))
+        low, high = (-lin - root) / (2 * quad), (-lin + root) / (2 * quad)
+        bounded = quad > 0  # the denominator's mean clearly above 0: a bounded Fieller interval
+        nonneg = np.all(~valid | ((sums["num"] >= 0) & (sums["den"] >= 0)), axis=1)
+        low = np.where(bounded, np.where(nonneg, np.maximum(low, 0.0), low), -np.inf)
+        high = np.where(bounded, high, np.inf)
+        flat = (va + vb) <= 0  # the same ratio in every polytope: [R, R]
+        low, high = np.where(flat, ratio, low), np.where(flat, ratio, high)
+        p = np.where(flat, np.where(ratio == null, 1.0, 0.0), p)
+        ok = (g >= 2) & (mb != 0)
+        return Replicates(np.where(mb != 0, ratio, np.nan), np.where(ok, low, np.nan), np.where(ok, high, np.nan),
+                          np.where(ok, p, np.nan))
 
 
 def slope_replicates(sums: Mapping[str, np.ndarray], count: np.ndarray) -> Replicates:
     """The pooled least-squares slope of "v" on "x" with a polytope-clustered (CR1) standard
-    error and t on G-1 df. Unlike the rest of this module it is not the one-table method: a
-    mixed model per resampled study takes about 0.15 s, 2,200 of them per power curve, so the
-    power of a slope claim uses the cluster-robust test of the same slope (its estimate and p
-    come close to the mixed model's, tests/test_replicate.py)."""
+    error and t on G-1 df: stats.slope_interval's slope and SE, with t quantiles where one
+    table uses the studentized polytope bootstrap's (tests/test_replicate.py)."""
     sx, sy, sxx, sxy = (sums[k] for k in ("x", "v", "xx", "xv"))
     g = (count > 0).sum(axis=1)
     n = count.sum(axis=1)

@@ -4,13 +4,15 @@ Power by resampling the stored runs (one study, every claim at once). A resample
 draws G polytopes with replacement and, within each drawn polytope, n seeds with
 replacement (seeds are nested in polytopes: seeding.py); every claim is then tested on those
 runs through the verdict path of `evaluate_all`: each statistic's estimate and test in
-vectorised form (`Statistic.replicate`, analysis/estimators.py: the same estimate and p as
-`verdicts.assess` on the same resample, tests/test_replicate.py; a slope's cluster-robust
-test stands in for its mixed model), the same yes/no and equivalence checks, Holm within
-each claim group (`holm_by_group`) and the verdict words of `verdicts.decide_all`. Only the
-interval differs: the t-interval on polytope means, where one study gets the two-level
-cluster bootstrap's (a bootstrap per resampled study would cost R x B). Power = the share
-of R resampled studies that reach the claim's target (`Target`).
+vectorised form (`Statistic.replicate`, analysis/estimators.py), the same yes/no and equivalence checks,
+Holm within each claim group (`holm_by_group`) and the verdict words of
+`verdicts.decide_all`. For a mean or a log ratio the estimate, interval and p are exactly
+`verdicts.assess`'s on the same resample (the t-interval and t-test on polytope means); where
+one study gets a studentized polytope bootstrap, a resampled study gets its t-quantile twin
+(a bootstrap per resampled study would cost R x B): Fieller's interval with t quantiles for
+a ratio of means, the cluster-robust t-test for a slope. Those give the same verdicts except
+near alpha (tests/test_replicate.py), where the t quantiles are the more lenient under skew.
+Power = the share of R resampled studies that reach the claim's target (`Target`).
 
 Shapes: P polytopes x S seeds in the study's grid, a cell per (polytope, seed) holding the
 claim's units there (a run, a pair of runs, or the runs of several models); R resampled

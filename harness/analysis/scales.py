@@ -111,11 +111,6 @@ class Statistic(ABC):
     def _polytope_summary(self, g: pd.DataFrame) -> tuple[float, float, float]:
         raise NotImplementedError(f"{type(self).__name__} has no per-polytope summary")
 
-    def veto(self, ci: stats.Interval, null: float) -> str:
-        """Why a significant estimate in the claimed direction still cannot read supported
-        (empty: it can)."""
-        return ""
-
     def extra_detail(self, table: pd.DataFrame) -> dict:
         """Figures beside the estimate that a verdict's detail shows."""
         return {}
@@ -131,9 +126,11 @@ class Statistic(ABC):
 
 # -- the scale families --------------------------------------------------------------------------------
 class MeanStatistic(Statistic):
-    """The mean over polytopes of each polytope's mean unit value: the t-test on polytope means
-    against the null, the two-level cluster bootstrap's interval. `to_test` / `from_test` map
-    the reported scale to the test scale and back (here the identity)."""
+    """The mean over polytopes of each polytope's mean unit value, with the t-interval and
+    t-test on the polytope means against the null (stats.mean_interval: one procedure, so the
+    interval excludes the null exactly when p < 0.05; the polytope is the independent unit,
+    seed noise is already in its mean). `to_test` / `from_test` map the reported scale to the
+    test scale and back (here the identity)."""
 
     scale = "linear"
 
@@ -144,12 +141,10 @@ class MeanStatistic(Statistic):
         return x
 
     def estimate(self, table, null, n_boot, rng) -> Estimate:
-        v, cl = table["value"].to_numpy(float), table["polytope"].to_numpy()
-        boot = stats.cluster_bootstrap(v, cl, stats.mean_of_cluster_means(cl), n_boot=n_boot, rng=rng)
-        test = stats.cluster_mean_test(v, cl, self.to_test(null))
+        e = stats.mean_interval(table["value"].to_numpy(float), table["polytope"].to_numpy(), self.to_test(null))
         f = self.from_test
-        return Estimate(f(boot.estimate), stats.Interval(f(boot.ci.low), f(boot.ci.high)), test.p_value, boot.note,
-                        {"test": test.method})
+        return Estimate(f(e.estimate), stats.Interval(f(e.ci.low), f(e.ci.high)), e.p_value, e.note,
+                        {"test": e.method})
 
     def unit_values(self, table) -> np.ndarray:
         return self.from_test(table["value"].to_numpy(float))
@@ -182,8 +177,9 @@ class LogStatistic(MeanStatistic):
 
 
 class RatioStatistic(Statistic):
-    """mean of polytope means of `num` / that of `den` (pairs resampled together), tested on
-    the paired difference num - den (the unit's value) against 0."""
+    """mean of polytope means of `num` / that of `den` (pairs resampled together), with
+    Fieller's interval studentized by a polytope bootstrap and the p of the null from the same
+    procedure (stats.ratio_interval)."""
 
     scale = "ratio_of_means"
     default_null = 1.0
@@ -193,16 +189,10 @@ class RatioStatistic(Statistic):
     inputs = ("value", "num", "den")
 
     def estimate(self, table, null, n_boot, rng) -> Estimate:
-        v, cl = table["value"].to_numpy(float), table["polytope"].to_numpy()
-        data = table[["num", "den"]].to_numpy(float)
-        ratio = stats.ratio_of_cluster_means(cl, 0, 1)
-        point = float(ratio(np.ones((1, len(data))), data)[0])
-        # a ratio of 0 (or no finite ratio) has no log: its interval is then built as it is
-        boot = stats.cluster_bootstrap(data, cl, ratio, n_boot=n_boot, rng=rng, log_scale=0 < point < np.inf)
-        test = stats.cluster_mean_test(v, cl, 0.0)  # its mean of polytope means is num - den
-        return Estimate(boot.estimate, boot.ci, test.p_value, boot.note,
-                        {"mean_num": float(data[:, 0].mean()), "mean_den": float(data[:, 1].mean()),
-                         "test": test.method})
+        num, den = table["num"].to_numpy(float), table["den"].to_numpy(float)
+        e = stats.ratio_interval(num, den, table["polytope"].to_numpy(), null, n_boot=n_boot, rng=rng)
+        return Estimate(e.estimate, stats.Interval(e.ci.low, e.ci.high), e.p_value, e.note,
+                        {"mean_num": float(num.mean()), "mean_den": float(den.mean()), "test": e.method})
 
     def unit_values(self, table) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -216,40 +206,38 @@ class RatioStatistic(Statistic):
         return {"num": table["num"].to_numpy(float), "den": table["den"].to_numpy(float)}
 
     def replicate(self, sums, count, null) -> Replicates:
-        return estimators.ratio_replicates(sums, count)
+        return estimators.ratio_replicates(sums, count, null)
 
 
 class SlopeStatistic(Statistic):
-    """The slope of the unit value on `x` across runs in a random-intercept mixed model
-    (statsmodels MixedLM, polytope as the random effect). The p is the mixed model's; the
-    interval is a two-level cluster bootstrap's of the OLS slope, since MixedLM can report
-    convergence with a collapsed random effect (statsmodels #10239) and a too narrow
-    interval: support then also needs that interval to exclude the null."""
+    """The least-squares slope of the unit value on `x` across runs, with its studentized
+    polytope-bootstrap interval on a cluster-robust SE and the p of the null from the same
+    procedure (stats.slope_interval). The random-intercept mixed model (statsmodels MixedLM,
+    polytope as the random effect) is a reported detail only: it can report convergence with
+    a collapsed random effect (statsmodels #10239) and a too narrow interval."""
 
     scale = "slope"
     per_run = False
     adjustable = False
-    test_name = "mixed model, Wald test of the slope"
+    test_name = "least-squares slope, cluster-robust studentized polytope bootstrap"
     inputs = ("value", "x")
 
     def estimate(self, table, null, n_boot, rng) -> Estimate:
         v, cl, x = table["value"].to_numpy(float), table["polytope"].to_numpy(), table["x"].to_numpy(float)
+        e = stats.slope_interval(v, x, cl, null, n_boot=n_boot, rng=rng)
         mixed = stats.mixed_slope(v, x, cl)
-        boot = stats.cluster_bootstrap_slope(v, x, cl, n_boot=n_boot, rng=rng)
-        detail = {"bootstrap_slope": boot.estimate, "mixed_ci": [mixed.ci.low, mixed.ci.high],
-                  "group_var": mixed.group_var, "residual_var": mixed.residual_var, "converged": mixed.converged,
+        detail = {"test": e.method, "mixed_slope": mixed.slope, "mixed_ci": [mixed.ci.low, mixed.ci.high],
+                  "mixed_p": mixed.p_value, "group_var": mixed.group_var, "residual_var": mixed.residual_var,
+                  "converged": mixed.converged,
                   "per_model": {m: [float(g["x"].mean()), float(g["value"].mean()), len(g)]
                                 for m, g in table.groupby("model", sort=False)}}
-        return Estimate(mixed.slope, boot.ci, mixed.p_value, mixed.warning, detail)
+        return Estimate(e.estimate, stats.Interval(e.ci.low, e.ci.high), e.p_value, e.note, detail)
 
     def unit_values(self, table) -> np.ndarray:
         return table["value"].to_numpy(float)
 
     def per_polytope(self, table) -> tuple[dict, ...]:
         return ()
-
-    def veto(self, ci, null) -> str:
-        return "the mixed model is significant but the cluster-bootstrap CI includes 0" if ci.contains(null) else ""
 
     def seed_zero_missing(self) -> str:
         return "a slope across runs has no single-run value"

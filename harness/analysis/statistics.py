@@ -284,9 +284,8 @@ class DipShare(MeanStatistic):
 
 @dataclass(frozen=True)
 class Slope(SlopeStatistic):
-    """Across runs of `models`: the slope of column `y` on column `x` in a random-intercept
-    mixed model (statsmodels MixedLM, polytope as the random effect); p and interval as
-    SlopeStatistic says, and the note says when the mixed model warned."""
+    """Across runs of `models`: the least-squares slope of column `y` on column `x`; p and
+    interval as SlopeStatistic says (the random-intercept mixed model is a detail)."""
 
     y: str
     x: str
@@ -297,7 +296,7 @@ class Slope(SlopeStatistic):
         return (self.y, self.x)
 
     def describe(self) -> str:
-        return f"mixed-model slope of {self.y} on {self.x} (random intercept per polytope) over {', '.join(self.models)}"
+        return f"least-squares slope of {self.y} on {self.x} across runs (polytopes as clusters) over {', '.join(self.models)}"
 
     def axis_label(self) -> str:
         return f"{self.y} against {self.x}"

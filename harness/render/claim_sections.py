@@ -89,7 +89,8 @@ def _detail_value(key: str, v: object) -> str:
 
 DETAIL_LABELS = {"tost_ci90": "TOST 90% CI", "tost_note": "TOST", "beyond_margin_p": "one-sided p past the nearer margin",
                  "median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
-                 "bootstrap_slope": "OLS slope (check)", "mixed_ci": "mixed-model 95% CI (the table shows the cluster bootstrap's)",
+                 "mixed_slope": "mixed-model slope (detail)", "mixed_ci": "mixed-model 95% CI (detail; the table shows the bootstrap-t's)",
+                 "mixed_p": "mixed-model p (detail)",
                  "group_var": "between-polytope variance", "residual_var": "residual variance",
                  "converged": "mixed model converged", "per_model": "per model: mean x, mean y"}
 
@@ -104,11 +105,11 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
         svg = figs.slope_evidence(groups, v.estimate, (v.ci_low, v.ci_high), colors, s.x, s.y, name)
         mixed = v.detail.get("mixed_ci")
         caption = (f"{s.y} against {s.x}, one dot per included run ({len(t)}), coloured by model; large dots are "
-                   f"model means. The black line has the mixed model's slope {fmt(v.estimate)} (cluster-bootstrap "
-                   f"95% CI {fmt_ci(v.ci_low, v.ci_high)}, shaded) drawn through the grand mean; the claim needs it "
-                   f"{c.direction} {fmt(v.null)}. The mixed model's own 95% CI, narrower when its random effect "
-                   f"collapses: {fmt_ci(*mixed) if mixed else 'n/a'}; the OLS slope: "
-                   f"{fmt(v.detail.get('bootstrap_slope'))}.")
+                   f"model means. The black line has the least-squares slope {fmt(v.estimate)} (studentized polytope-"
+                   f"bootstrap 95% CI {fmt_ci(v.ci_low, v.ci_high)}, shaded) drawn through the grand mean; the claim "
+                   f"needs it {c.direction} {fmt(v.null)}. The random-intercept mixed model, a detail: slope "
+                   f"{fmt(v.detail.get('mixed_slope'))}, 95% CI {fmt_ci(*mixed) if mixed else 'n/a'} (narrower "
+                   f"when its random effect collapses).")
         return svg, caption, len(t)
     log = c is not None and c.statistic.log_axis
     values = np.asarray(v.unit_values if v.unit_values is not None else [], dtype=float)
@@ -120,7 +121,7 @@ def _claim_figure(c: Claim | None, v: Verdict, runs: pd.DataFrame, points: pd.Da
     unit = _unit(c)
     caption = (f"Left: each polytope's mean over its {unit}s with a 95% t-interval across seeds "
                + ("" if c is None or c.statistic.per_polytope_interval else "(a ratio of means per polytope has no interval), ")
-               + f"and the pooled estimate {fmt(v.estimate)} with its 95% cluster-bootstrap interval "
+               + f"and the pooled estimate {fmt(v.estimate)} with its 95% interval on polytope means "
                f"{fmt_ci(v.ci_low, v.ci_high)} (black diamond). Right: the {drawn.size} per-{unit} values"
                + (" on a log axis" if log else "") + ". ")
     if v.writeup is not None:
