@@ -247,6 +247,6 @@ def until_decided(claims: Sequence[Claim], models: Sequence, store, *, seeds: in
             f"({history.rounds[-1].seconds:.0f} s)")
         if last:
             history.stopped = ("every claim decided" if all(c.id in state.locked for c in family)
-                               else f"budget spent ({budget:,} runs: {looks} rounds)")
+                               else f"the budget of {budget:,} runs spent")
             return history, study, (runs, points), verdicts
     raise HarnessError("the sequential study has no round")  # looks >= 1 (Design checks it)
