@@ -79,6 +79,10 @@ CASES = {
 }
 
 
+# (case, draw) where the t-quantile stand-in and the bootstrap-t fall on either side of alpha
+STAND_IN_DISAGREES = {("ratio of means, magnitude", 2), ("paired difference, equivalence", 1)}
+
+
 def _resample(claim: Claim, runs: pd.DataFrame, points: pd.DataFrame, rng: np.random.Generator):
     """One resampled study as power draws it (poly (1, G), seed (1, G, N)) and the same study
     as a table of units: slot g is polytope g, its j-th drawn seed is seed j."""
@@ -112,18 +116,19 @@ def test_a_resampled_study_gets_the_verdict_evaluate_gives_it(case, tables):
         one, rep, word = _both(claim, tables, draw)
         assert one.tested, one.note
         assert rep.estimate[0] == pytest.approx(one.estimate, rel=1e-9)
-        if isinstance(claim.statistic, RatioOfMeans):
-            # t quantiles stand in for the bootstrap-t's: near alpha the two can differ (draw 2
-            # here: p 0.038 by t, 0.080 by a 200-resample bootstrap-t), so verdicts are compared
-            # only where both p fall on the same side of 0.05
+        if isinstance(claim.statistic, RatioOfMeans) or claim.kind == "equivalence":
+            # t quantiles stand in for the bootstrap-t's: near alpha the two can differ (the
+            # ratio's draw 2 here: p 0.038 by t, 0.080 by a 200-resample bootstrap-t; the
+            # equivalence's draw 1: 0.022 and 0.060), so
+            # verdicts are compared only where both p fall on the same side of 0.05
             if (rep.p_value[0] < 0.05) != (one.p_value < 0.05):
-                assert draw == 2
+                assert (case, draw) in STAND_IN_DISAGREES, (case, draw, rep.p_value[0], one.p_value)
                 continue
         else:
             assert rep.p_value[0] == pytest.approx(one.p_value, rel=1e-8, abs=1e-15)
         assert word == one.verdict, f"{case}, draw {draw}: power says {word}, evaluate {one!r}"
-        if claim.kind == "equivalence":
-            assert rep.beyond_margin_p[0] == pytest.approx(one.detail["beyond_margin_p"], rel=1e-8, abs=1e-15)
+        if claim.kind == "equivalence" and one.verdict != "not shown equivalent":  # the same side decided
+            assert (rep.p_equivalent[0] < rep.beyond_margin_p[0]) == (one.p_equivalent < one.p_beyond_margin)
         if "agrees" in case:  # the binomial test over polytopes and Wilson's interval, in both
             assert "all" in one.note and "agree" in one.note
             assert (rep.ci_low[0], rep.ci_high[0]) == (one.ci_low, one.ci_high)

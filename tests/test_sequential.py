@@ -135,9 +135,10 @@ def _claim(cid: str, kind: str = "direction", **kw) -> Claim:
 
 def _verdict(cid: str, estimate: float, ci: Interval, p: float, kind: str = "direction", g: int = 20,
              beyond: float = 1.0) -> Verdict:
+    eq = {"p_equivalent": 1.0, "p_beyond_margin": beyond} if kind == "equivalence" else {}
     return Verdict(id=cid, sentence=cid, kind=kind, verdict="", estimate=estimate, ci=ci, p_value=p, p_adj=p, null=0.0,
                    claimed=None, writeup=None, writeup_percentile=float("nan"), n_runs=2 * g, n_polytopes=g, n_seeds=2,
-                   n_excluded=0, rule="exclude_collapsed", statistic="", detail={"beyond_margin_p": beyond})
+                   n_excluded=0, rule="exclude_collapsed", statistic="", detail={"beyond_margin_p": beyond}, **eq)
 
 
 def test_a_look_uses_repeated_p_and_a_decided_claim_keeps_its_word():
@@ -155,14 +156,14 @@ def test_a_look_uses_repeated_p_and_a_decided_claim_keeps_its_word():
     assert later[1].verdict == "supported" and later[1].detail["sequential"]["decided_round"] == 3
 
 
-def test_a_contradicted_equivalence_is_not_a_rejection_in_holm():
+def test_a_contradicted_equivalence_is_a_rejection_in_holm():
     eq = _claim("e", kind="equivalence", margin=(-0.01, 0.01))
     claims = [eq, _claim("b")]
     state = State(Design(1))
-    state.step(claims, [_verdict("e", 0.5, Interval(0.4, 0.6), 1.0, kind="equivalence", beyond=1e-9),
+    state.step(claims, [_verdict("e", 0.5, Interval(0.4, 0.6), 1e-9, kind="equivalence", beyond=1e-9),
                         _verdict("b", 0.1, Interval(0.0, 0.2), 0.04)], look=1)
     assert state.locked["e"].verdict.verdict == "contradicted"
-    assert state._holm_input(eq, _verdict("e", 0.5, Interval(0.4, 0.6), 1.0, kind="equivalence")) == 1.0
+    assert state._holm_input(eq, _verdict("e", 0.5, Interval(0.4, 0.6), 1.0, kind="equivalence")) == 0.0
     assert decided("contradicted") and not decided("not supported") and not decided("")
 
 

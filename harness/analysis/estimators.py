@@ -37,8 +37,8 @@ class Estimate:
 class Replicates:
     """A statistic in R resampled studies, (R,) arrays on the reported scale. `means` (R, G):
     the polytope means on the test scale (NaN for an empty slot), which an equivalence test
-    reads; None for a statistic that has no mean to test. `beyond_margin_p`: the one-sided p
-    past the nearer margin, for an equivalence claim (else 1)."""
+    reads; None for a statistic that has no mean to test. `p_equivalent` and
+    `beyond_margin_p`: an equivalence claim's two p's (stats.equivalence), else None."""
 
     estimate: np.ndarray
     ci_low: np.ndarray
@@ -46,6 +46,7 @@ class Replicates:
     p_value: np.ndarray
     means: np.ndarray | None = None
     beyond_margin_p: np.ndarray | None = None
+    p_equivalent: np.ndarray | None = None
 
 
 def _t975(g: np.ndarray) -> np.ndarray:
@@ -196,36 +197,42 @@ def agreeing_replicates(rep: Replicates, sums: Mapping[str, np.ndarray], count: 
             done[key] = agreement(k, int(g[r]), null, float(p[r]))
         p[r], ci = done[key]
         lo[r], hi[r] = ci.low, ci.high
-    return Replicates(rep.estimate, lo, hi, p, rep.means, rep.beyond_margin_p)
+    return Replicates(rep.estimate, lo, hi, p, rep.means, rep.beyond_margin_p, rep.p_equivalent)
 
 
 # -- equivalence ------------------------------------------------------------------------------------
-def beyond_margin(estimate: float, two_sided_p: float, margin: tuple[float, float]) -> float:
-    """The one-sided p that the mean lies past the nearer margin, from the two-sided p of the
-    test against that margin (`nearer_margin`): half of it when the estimate lies outside."""
+def decision_p(p_equivalent: float, p_beyond: float) -> float:
+    """An equivalence claim's one p: that of the side its interval points to, inside the
+    margins or past one (the two cannot both be below alpha: the interval cannot lie both
+    inside and wholly outside). Each word's error is bounded by its own test, as a direction
+    claim's two-sided p decides either side; Holm adjusts this p with the family. NaN when
+    neither was computed (p_equivalent alone is NaN below the polytopes equivalence needs)."""
+    return float(np.fmin(p_equivalent, p_beyond))
+
+
+def equivalence_replicates(pm: np.ndarray, margin: tuple[float, float],
+                           alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """stats.equivalence on R studies at once from their polytope means pm (R, G; NaN = empty
+    slot): the interval (low, high), p_equivalent, p_beyond and `decision_p` (R,) each, with
+    t_{G-1} quantiles where one table gets the studentized bootstrap's (R x B bootstraps
+    would be too many), the same 2 x one-sided p's and the same refusal below
+    stats.EQUIVALENCE_MIN_POLYTOPES. The t quantiles ignore skew, so power read this way is
+    somewhat optimistic for equivalence on skewed differences (tests/test_replicate.py)."""
     low, high = margin
-    return two_sided_p / 2 if (estimate > high or estimate < low) else 1 - two_sided_p / 2
-
-
-def nearer_margin(estimate: float, margin: tuple[float, float]) -> float:
-    """The margin an estimate lies past, or (inside) the one it is nearer to."""
-    low, high = margin
-    if estimate > high:
-        return high
-    if estimate < low:
-        return low
-    return high if estimate > (low + high) / 2 else low
-
-
-def equivalence_rows(pm: np.ndarray, margin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """TOST of polytope means pm (R, G) inside `margin`, and the one-sided p past the nearer
-    margin (R,): stats.tost and `beyond_margin` on R studies at once."""
-    m_lo, m_hi = margin
     mean, se, df, p = mean_rows(pm, 0.0)
     dfm = np.maximum(df, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_eq = np.maximum(sps.t.sf((mean - m_lo) / se, dfm), sps.t.cdf((mean - m_hi) / se, dfm))
-        p_eq = np.where(se == 0, np.where((mean > m_lo) & (mean < m_hi), 0.0, 1.0), p_eq)
-        beyond = np.where(mean > (m_lo + m_hi) / 2, sps.t.sf((mean - m_hi) / se, dfm),
-                          sps.t.cdf((mean - m_lo) / se, dfm))
-    return np.where(np.isnan(p), np.nan, p_eq), beyond
+        t_low, t_high = (mean - low) / se, (mean - high) / se
+        p_eq = np.minimum(1.0, 2 * np.maximum(sps.t.sf(t_low, dfm), sps.t.cdf(t_high, dfm)))
+        p_beyond = np.minimum(1.0, 2 * np.minimum(sps.t.cdf(t_low, dfm), sps.t.sf(t_high, dfm)))
+        tq = sps.t.ppf(1 - alpha / 2, dfm)
+        lo, hi = mean - tq * se, mean + tq * se
+    flat = se == 0  # every polytope mean alike: inside, beyond or on a margin, decided
+    inside, beyond = (mean > low) & (mean < high), (mean < low) | (mean > high)
+    p_eq = np.where(flat, np.where(inside, 0.0, 1.0), p_eq)
+    p_beyond = np.where(flat, np.where(beyond, 0.0, 1.0), p_beyond)
+    few = (df + 1 < stats.EQUIVALENCE_MIN_POLYTOPES) & ~flat & ~(p_beyond < alpha)
+    untested = np.isnan(p)
+    p_eq = np.where(few | untested, np.nan, p_eq)
+    p_beyond = np.where(untested, np.nan, p_beyond)
+    return lo, hi, p_eq, p_beyond, np.fmin(p_eq, p_beyond)

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from harness.analysis.estimators import Replicates, agreeing_replicates, equivalence_rows
+from harness.analysis.estimators import Replicates, agreeing_replicates, equivalence_replicates
 from harness.analysis.statistics import ALPHA
 from harness.analysis.stats import Interval
 from harness.analysis.verdicts import UNDECIDED, Claim, Verdict, decide_words, holm_by_group, magnitude_word
@@ -190,20 +190,22 @@ def replicate(claim: Claim, cells: Cells, poly: np.ndarray, seed: np.ndarray | N
         return rep
     if rep.means is None:
         raise HarnessError(f"claim {claim.id}: its statistic gives no polytope means to test equivalence on")
-    p, beyond = equivalence_rows(rep.means, claim.margin)
-    return dataclasses.replace(rep, p_value=p, beyond_margin_p=beyond)
+    low, high, p_eq, beyond, p = equivalence_replicates(rep.means, claim.margin, ALPHA)
+    return dataclasses.replace(rep, ci_low=low, ci_high=high, p_value=p, beyond_margin_p=beyond, p_equivalent=p_eq)
 
 
 def _verdict(claim: Claim, rep: Replicates, r: int) -> Verdict:
     """Resampled study r as the raw Verdict `decide` reads (estimate, CI, p, null, and the
     one-sided p past the margin)."""
     p = float(rep.p_value[r])
-    beyond = 1.0 if rep.beyond_margin_p is None else float(rep.beyond_margin_p[r])
+    beyond = None if rep.beyond_margin_p is None else float(rep.beyond_margin_p[r])
+    p_eq = None if rep.p_equivalent is None else float(rep.p_equivalent[r])
     return Verdict(id=claim.id, sentence=claim.sentence, kind=claim.kind, verdict="",
                    estimate=float(rep.estimate[r]), ci=Interval(float(rep.ci_low[r]), float(rep.ci_high[r])),
                    p_value=p, p_adj=p, null=claim.null_value, claimed=claim.claimed, writeup=claim.writeup,
                    writeup_percentile=float("nan"), n_runs=0, n_polytopes=0, n_seeds=0, n_excluded=0,
-                   rule=claim.rule, statistic="", margin=claim.margin, detail={"beyond_margin_p": beyond})
+                   rule=claim.rule, statistic="", margin=claim.margin, p_equivalent=p_eq,
+                   p_beyond_margin=beyond, detail={"beyond_margin_p": beyond})
 
 
 def _words(claims: Sequence[Claim], reps: dict[str, Replicates]) -> tuple[np.ndarray, np.ndarray]:

@@ -163,13 +163,6 @@ class Design:
         out = np.where(z < c[-1], 1.0, np.exp(log_level))
         return np.where(np.isnan(p), np.nan, np.minimum(out, 1.0))
 
-    def repeated_p_one_sided(self, p: np.ndarray | float, look: int) -> np.ndarray:
-        """Repeated one-sided p-values: half the repeated two-sided p of 2p (the boundaries are
-        symmetric); a one-sided p of 1/2 or more stays as it is."""
-        p = np.asarray(p, dtype=float)
-        half = self.repeated_p(np.minimum(2 * p, 1.0), look) / 2
-        return np.where(p < 0.5, half, p)
-
     def widening(self, look: int, df: np.ndarray | float) -> np.ndarray:
         """The factor by which a 95% t-interval with `df` degrees of freedom widens into the
         look's repeated confidence interval: t_{1 - a_k/2, df} / t_{0.975, df}, a_k the nominal level."""
@@ -236,12 +229,8 @@ class State:
         d = self.design
         factor = float(d.widening(look, max(v.n_polytopes - 1, 1)))
         detail = dict(v.detail)
-        if claim.kind == "equivalence":
-            p = float(d.repeated_p_one_sided(v.p_value, look))
-            if "beyond_margin_p" in detail:
-                detail["beyond_margin_p"] = float(d.repeated_p_one_sided(detail["beyond_margin_p"], look))
-        else:
-            p = float(d.repeated_p(v.p_value, look))
+        # an equivalence claim's p is two-sided too: that of the side its interval points to (verdicts.decide)
+        p = float(d.repeated_p(v.p_value, look))
         detail["sequential"] = {"round": look, "rounds": d.looks, "nominal_p": v.p_value,
                                 "nominal_level": d.nominal_level(look), "ci95": [v.ci.low, v.ci.high]}
         ci = repeated_interval(v, factor, claim.statistic.log_axis)
@@ -249,12 +238,9 @@ class State:
 
     def _holm_input(self, claim: Claim, v: Verdict) -> float:
         """A claim whose Holm-tested hypothesis an earlier look rejected enters Holm with p 0:
-        every decision but an equivalence claim's `contradicted` (decided by its own
-        Bonferroni test, its TOST not rejected)."""
-        lock = self.locked.get(claim.id)
-        if lock is not None and (claim.kind != "equivalence" or lock.verdict.verdict == "equivalent"):
-            return 0.0
-        return v.p_value
+        every decision, an equivalence claim's `contradicted` too (its p is Holm's, as
+        `equivalent`'s is)."""
+        return 0.0 if claim.id in self.locked else v.p_value
 
     @property
     def decided_ids(self) -> set[str]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import stats
-from harness.analysis.estimators import agreement, all_agree, beyond_margin, nearer_margin
+from harness.analysis.estimators import agreement, all_agree, decision_p
 from harness.analysis.statistics import ALPHA, RULES, Statistic, Units
 from harness.errors import HarnessError
 from harness.jsonable import jsonable
@@ -46,12 +46,14 @@ VERDICT_MEANINGS = {
     "not supported": "not significant after Holm (or the estimate equals the null): the data cannot decide at this "
                      "size; or, marked (gated), significant but a claim it requires is not positive (the note says "
                      "which); or untested: fewer than 2 usable runs (the note says so)",
-    "contradicted": "significant after Holm on the other side of the null; for an equivalence claim, the one-sided "
-                    "test that the mean lies past the nearer margin is significant after Bonferroni over the family",
-    "equivalent": "equivalence test (TOST) significant after Holm: the mean lies inside the declared margin",
-    "not shown equivalent": "TOST not significant after Holm, and the one-sided test past the nearer margin not "
-                            "significant after Bonferroni: underpowered, or a real but small difference; or "
-                            "untested: fewer than 2 usable runs (the note says so)",
+    "contradicted": "significant after Holm on the other side of the null; for an equivalence claim, its 95% "
+                    "interval (studentized polytope bootstrap) lies wholly past a margin and that test's p "
+                    "(p_beyond_margin) is significant after Holm",
+    "equivalent": "equivalence test (TOST, each side at 2.5%, studentized polytope bootstrap) significant after Holm: "
+                  "the 95% interval lies inside the declared margin (never on fewer than 8 polytopes)",
+    "not shown equivalent": "an equivalence claim whose interval is neither inside the margin nor wholly past it, "
+                            "or whose p is not significant after Holm: underpowered, or a real but small difference; "
+                            "or untested: fewer than 2 usable runs, or too few polytopes (the note says so)",
 }
 
 
@@ -150,7 +152,7 @@ class Gate:
 # The keys of Verdict.as_dict, in the order `claims --json` has always printed them.
 _EXPORTED = ("id", "sentence", "kind", "verdict", "estimate", "ci_low", "ci_high", "p_value", "p_adj", "null",
              "claimed", "writeup", "writeup_percentile", "n_runs", "n_polytopes", "n_seeds", "n_excluded", "rule",
-             "statistic", "note", "margin", "band", "detail", "per_polytope")
+             "statistic", "note", "margin", "p_equivalent", "p_beyond_margin", "band", "detail", "per_polytope")
 
 
 @dataclass(frozen=True, repr=False)
@@ -181,6 +183,8 @@ class Verdict:
     statistic: str
     note: str = ""
     margin: tuple[float, float] | None = None
+    p_equivalent: float | None = None  # an equivalence claim's p that the mean lies inside its margin
+    p_beyond_margin: float | None = None  # ... and that it lies past one of them
     band: tuple[float, float] | None = None
     gate: Gate | None = None
     detail: dict = field(default_factory=dict)
@@ -236,6 +240,7 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
     t = u.table
     n, null, nan = len(t), claim.null_value, float("nan")
     detail: dict = {}
+    p_eq = p_beyond = None
     if n < 2:
         est, ci, p = nan, stats.Interval(nan, nan), nan
         note = f"only {n} usable runs: nothing to test"
@@ -249,12 +254,11 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
             p, ci = agreement(g if v[0] == 1.0 else 0, g, null, p)
             note = _join(note, f"all {n} runs agree; binomial test and Wilson interval over {g} polytopes")
         if claim.kind == "equivalence":
-            eq = stats.tost(v, cl, *claim.margin)
-            p = eq.p_value
-            side = stats.cluster_mean_test(v, cl, nearer_margin(est, claim.margin))
-            detail.update(tost_ci90=[eq.ci90.low, eq.ci90.high], tost_note=eq.note,
-                          beyond_margin_p=float(beyond_margin(est, side.p_value, claim.margin)))
-            note = _join(note, eq.note)
+            eq = stats.equivalence(v, cl, *claim.margin, alpha=ALPHA, n_boot=n_boot, rng=np.random.default_rng(seed))
+            est, ci, p_eq, p_beyond = eq.estimate, eq.ci, eq.p_equivalent, eq.p_beyond
+            p = decision_p(p_eq, p_beyond)
+            detail.update(test=eq.method, beyond_margin_p=p_beyond)
+            note = _join(e.note, u.excluded_why, eq.note)
         detail.update(st.extra_detail(t))
     unit_values = st.unit_values(t)
     wpct = stats.percentile_of(claim.writeup, unit_values) if (claim.writeup is not None and n) else nan
@@ -263,39 +267,33 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
         ci=stats.Interval(float(ci.low), float(ci.high)), p_value=float(p), p_adj=float(p), null=null,
         claimed=claim.claimed, writeup=claim.writeup, writeup_percentile=float(wpct), n_runs=n,
         n_polytopes=int(t["polytope"].nunique()) if n else 0, n_seeds=int(t["seed"].nunique()) if n else 0,
-        n_excluded=u.n_excluded, rule=rule, statistic=st.describe(), note=note, margin=claim.margin, band=claim.band,
-        detail=detail,
+        n_excluded=u.n_excluded, rule=rule, statistic=st.describe(), note=note, margin=claim.margin,
+        p_equivalent=None if p_eq is None else float(p_eq), p_beyond_margin=None if p_beyond is None else float(p_beyond),
+        band=claim.band, detail=detail,
         per_polytope=st.per_polytope(t) if n else (), unit_values=unit_values)
 
 
-def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None,
-           family_size: int = 1) -> Verdict:
+def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None) -> Verdict:
     """The verdict word from the Holm-adjusted p, the direction and the CI, for a magnitude
     claim its band too (`magnitude_word`), as VERDICT_MEANINGS says.
     A claim that could not be tested reads "not supported" ("not shown equivalent" for an
     equivalence claim), its note saying why. A claim that `requires` others is supported only
     when they are positive too (`gate` says which is not, and a required claim that was not
-    evaluated counts as not positive). An equivalence claim is contradicted when the
-    one-sided test that its mean lies past the nearer margin is significant after Bonferroni
-    over the family (conservative); p_adj then shows that p."""
+    evaluated counts as not positive). An equivalence claim has one rule: its p is that of the
+    side its interval points to (`estimators.decision_p`), Holm-adjusted with the family; when
+    significant, the word is that side's, "equivalent" or "contradicted"."""
     words = None if others is None else {k: o.verdict for k, o in others.items()}
-    word, p_adj, note, gate = _outcome(claim, v, p_adj, words, family_size)
+    word, p_adj, note, gate = _outcome(claim, v, p_adj, words)
     return replace(v, verdict=word, p_adj=p_adj, note=note, gate=gate)
 
 
-def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | None,
-             family_size: int) -> tuple[str, float, str, Gate | None]:
+def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | None) -> tuple[str, float, str, Gate | None]:
     """`decide` as (word, p_adj, note, gate), `words` the other claims' verdict words."""
     sig = p_adj < ALPHA if not math.isnan(p_adj) else False
     note, gate = v.note, None
     if claim.kind == "equivalence":
-        beyond = min(1.0, v.detail["beyond_margin_p"] * family_size) if v.tested else 1.0
-        if sig:
-            word = "equivalent"
-        elif beyond < ALPHA:
-            word, p_adj = "contradicted", beyond
-        else:
-            word = "not shown equivalent"
+        past = v.p_beyond_margin is not None and not (v.p_equivalent is not None and v.p_equivalent < v.p_beyond_margin)
+        word = "not shown equivalent" if not sig else "contradicted" if past else "equivalent"
     else:
         right_way = v.estimate > v.null if claim.direction == ">" else v.estimate < v.null
         if not sig or v.estimate == v.null:
@@ -356,12 +354,11 @@ def decide_words(claims: Sequence[Claim], raw: Sequence[Verdict], adj: np.ndarra
 def _settle(claims: Sequence[Claim], raw: Sequence[Verdict], adj: np.ndarray | None) -> list[tuple]:
     if adj is None:
         adj = holm_by_group(np.array([v.p_value for v in raw], dtype=float), [c.group for c in claims])
-    size = {g: sum(1 for c, v in zip(claims, raw) if c.group == g and v.tested) for g in {c.group for c in claims}}
-    jobs = [(c, v, float(a), size[c.group]) for c, v, a in zip(claims, raw, adj)]
-    out = {c.id: _outcome(c, v, a, None, n) for c, v, a, n in jobs}
+    jobs = [(c, v, float(a)) for c, v, a in zip(claims, raw, adj)]
+    out = {c.id: _outcome(c, v, a, None) for c, v, a in jobs}
     for _ in range(len(claims)):  # `requires` chains settle in at most len(claims) passes
         words = {k: o[0] for k, o in out.items()}
-        nxt = {c.id: _outcome(c, v, a, words, n) if c.requires else out[c.id] for c, v, a, n in jobs}
+        nxt = {c.id: _outcome(c, v, a, words) if c.requires else out[c.id] for c, v, a in jobs}
         if all(nxt[k][0] == words[k] for k in out):
             break
         out = nxt

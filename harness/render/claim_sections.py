@@ -87,8 +87,7 @@ def _detail_value(key: str, v: object) -> str:
     return fmt(v)
 
 
-DETAIL_LABELS = {"tost_ci90": "TOST 90% CI", "tost_note": "TOST", "beyond_margin_p": "one-sided p past the nearer margin",
-                 "median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
+DETAIL_LABELS = {"median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
                  "mixed_slope": "mixed-model slope (detail)", "mixed_ci": "mixed-model 95% CI (detail; the table shows the bootstrap-t's)",
                  "mixed_p": "mixed-model p (detail)",
                  "group_var": "between-polytope variance", "residual_var": "residual variance",
@@ -151,8 +150,8 @@ def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) ->
     unit = _unit(c)
     test = v.detail.get("test", (c.statistic.test_name if c is not None else "") or "no test")
     if v.kind == "equivalence":
-        test = ("TOST on the polytope means; contradicted when the one-sided test past the nearer margin is "
-                f"significant after Bonferroni over the family; the test of the mean against the null: {test}")
+        test = ("equivalent when the 95% interval lies inside the margin, contradicted when it lies wholly past "
+                f"one, the p of that side Holm-adjusted with the family; {test}")
     n = f"{v.n_runs} {unit}s on {v.n_polytopes} polytopes x up to {v.n_seeds} seeds; {v.n_excluded} excluded"
     writeup = (f"{fmt(v.writeup)}, {ordinal(v.writeup_percentile)} percentile" if v.writeup is not None
                else "not reported")
@@ -162,6 +161,8 @@ def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) ->
         ("inclusion rule", f"{v.rule} ({RULE_SHORT.get(v.rule, 'see Methods')})"),
         ("estimate, 95% CI", f"{fmt(v.estimate)} {fmt_ci(v.ci_low, v.ci_high)}"),
         ("p, Holm-adjusted p", f"{fmt_p(v.p_value)}, {fmt_p(v.p_adj)} (Holm family: {group})"),
+        *([("p equivalent, p beyond the margin", f"{fmt_p(v.p_equivalent)}, {fmt_p(v.p_beyond_margin)} (unadjusted)")]
+          if v.p_beyond_margin is not None else []),
         ("n", n),
         ("write-up (seed 0)", writeup),
     ]
@@ -176,7 +177,7 @@ def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) ->
     if v.note:
         facts.append(("note", v.note))
     facts += [(DETAIL_LABELS.get(k, k.replace("_", " ")), _detail_value(k, val))
-              for k, val in v.detail.items() if k != "test" and not (isinstance(val, str) and val in v.note)]
+              for k, val in v.detail.items() if k not in ("test", "beyond_margin_p") and not (isinstance(val, str) and val in v.note)]
     if c is not None and c.source:
         facts.append(("declared in", f"claims/{c.source}"))
     return facts
