@@ -6,7 +6,7 @@ from harness.writeup import seed0
 CLAIM = Claim(
     id="collapse-rare",
     sentence="A run under the protocol learns the task (the write-up's one seed did): collapse is rare, under 5% of runs of either model.",
-    statistic=RunMean("collapsed", model=("lp", "linear")),
+    statistic=RunMean("collapsed", model=("lp", "linear"), yes_no=True),
     direction="<", null=0.05, rule="all", order=2,
     writeup=(seed0("lp", "collapsed") + seed0("linear", "collapsed")) / 2,
 )

@@ -139,10 +139,24 @@ def test_all_agreeing_yes_no_runs_are_tested_over_polytopes_not_runs():
     """Every run agreeing is evidence from G polytopes, not p = 0: with 3 polytopes the
     exact binomial test against a share of 0.5 cannot reach 0.05."""
     runs = table(1.0, 0.0, n_poly=3, n_seed=2).assign(flag=1.0)
-    v = verdict(Claim("f", "x", RunMean("flag", "lp"), null=0.5), runs)
+    v = verdict(Claim("f", "x", RunMean("flag", "lp", yes_no=True), null=0.5), runs)
     assert v.p_value == pytest.approx(0.25) and v.verdict == "not supported" and v.ci_low < 0.5
+    assert "exact binomial test" in v.note
     many = table(1.0, 0.0, n_poly=10, n_seed=2).assign(flag=1.0)
-    assert verdict(Claim("f", "x", RunMean("flag", "lp"), null=0.5), many).verdict == "supported"
+    assert verdict(Claim("f", "x", RunMean("flag", "lp", yes_no=True), null=0.5), many).verdict == "supported"
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_a_constant_difference_gets_a_zero_width_interval_not_a_share_interval(value):
+    """A difference that is the same in every pair is not a yes/no share: its interval is
+    [v, v] and the note says so (a Wilson interval would give [0, 0.278] or [0.722, 1])."""
+    runs = table(1.0, 0.0)
+    runs["flag"] = np.where(runs["model"] == "lp", value, 0.0)
+    v = verdict(Claim("c", "x", PairedDiff("flag", "lp", "linear"), direction=">"), runs)
+    assert (v.ci_low, v.ci_high) == (value, value) and "constant" in v.note
+    eq = verdict(Claim("e", "x", PairedDiff("flag", "lp", "linear"), kind="equivalence", margin=(-0.1, 0.1)), runs)
+    assert (eq.ci_low, eq.ci_high) == (value, value)
+    assert eq.verdict == ("equivalent" if value == 0.0 else "contradicted")
 
 
 def test_equivalence_is_contradicted_only_by_a_significant_excess_over_the_margin():

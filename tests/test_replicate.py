@@ -73,7 +73,7 @@ CASES = {
     "within ratio": Claim("v", "x", WithinRatio("pos", "after", model="lp"), direction="<"),
     "run mean, below a null": Claim("b", "x", RunMean("x", "linear"), direction="<", null=0.8, rule="all"),
     "run mean, not supported": Claim("z", "x", RunMean("x", "linear"), null=0.0),
-    "run mean, every run agrees": Claim("a", "x", RunMean("flag", ("lp", "linear")), kind="shape", null=0.5),
+    "run mean, every run agrees": Claim("a", "x", RunMean("flag", ("lp", "linear"), yes_no=True), kind="shape", null=0.5),
     "dip share, every run agrees": Claim("s", "x", DipShare("lp"), kind="shape", null=0.5),
     "dip share, none": Claim("u", "x", DipShare("linear"), kind="shape", direction="<", null=0.5),
 }

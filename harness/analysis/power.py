@@ -185,7 +185,9 @@ def replicate(claim: Claim, cells: Cells, poly: np.ndarray, seed: np.ndarray | N
     count = _slots(cells.cnt, poly, seed)
     sums = {k: _slots(a, poly, seed) for k, a in cells.cols.items()}
     null = claim.null_value
-    rep = agreeing_replicates(claim.statistic.replicate(sums, count, null), sums, count, null)
+    rep = claim.statistic.replicate(sums, count, null)
+    if claim.statistic.yes_no:
+        rep = agreeing_replicates(rep, sums, count, null)
     if claim.kind != "equivalence":
         return rep
     if rep.means is None:

@@ -46,6 +46,9 @@ class Statistic(ABC):
       figures exist (a slope across runs has none).
     per_polytope_interval: the per-polytope summary has an interval.
     test_name: the test, for a statistic whose estimate's detail does not name it.
+    yes_no: each unit's value is a yes/no outcome (0 or 1), so that when every run agrees the
+      polytopes are counted (estimators.agreement); a constant of any other statistic gets
+      the interval [v, v] instead.
     adjustable: power may move its cell means to match variance components (power.py).
     inputs: the unit columns an estimate reads (rows where one is not finite are excluded).
     regions: the per-point regions it reads.
@@ -61,6 +64,7 @@ class Statistic(ABC):
     per_run = True
     per_polytope_interval = True
     test_name = ""
+    yes_no = False
     adjustable = True
     inputs: tuple[str, ...] = ("value",)
     regions: tuple[str, ...] = ()
@@ -143,7 +147,9 @@ class MeanStatistic(Statistic):
     def estimate(self, table, null, n_boot, rng) -> Estimate:
         e = stats.mean_interval(table["value"].to_numpy(float), table["polytope"].to_numpy(), self.to_test(null))
         f = self.from_test
-        return Estimate(f(e.estimate), stats.Interval(f(e.ci.low), f(e.ci.high)), e.p_value, e.note,
+        # a value the same in every run has nothing to test: the note says so beside [v, v]
+        note = e.method if e.ci.low == e.ci.high else e.note
+        return Estimate(f(e.estimate), stats.Interval(f(e.ci.low), f(e.ci.high)), e.p_value, note,
                         {"test": e.method})
 
     def unit_values(self, table) -> np.ndarray:

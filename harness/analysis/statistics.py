@@ -203,10 +203,12 @@ class WithinRatio(LogStatistic):
 
 @dataclass(frozen=True)
 class RunMean(MeanStatistic):
-    """Per run of `model` (or of several models, pooled): the column's value."""
+    """Per run of `model` (or of several models, pooled): the column's value; `yes_no` when
+    the column is a 0/1 outcome (collapsed or not), whose mean is a share."""
 
     column: str
     model: str | tuple[str, ...]
+    yes_no: bool = False
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -239,6 +241,7 @@ class DipShare(MeanStatistic):
     model: str
     region: str = "interior"
     needs_points = True
+    yes_no = True
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -250,9 +250,10 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
         note = _join(e.note, u.excluded_why)
         v, cl = t["value"].to_numpy(float), t["polytope"].to_numpy()
         g = int(t["polytope"].nunique())
-        if all_agree(v):
+        if st.yes_no and all_agree(v):
             p, ci = agreement(g if v[0] == 1.0 else 0, g, null, p)
-            note = _join(note, f"all {n} runs agree; binomial test and Wilson interval over {g} polytopes")
+            test = "exact binomial test" if 0 < null < 1 else "the t-test on polytope means"
+            note = _join(note, f"all {n} runs agree: {test} and Wilson interval over {g} polytopes")
         if claim.kind == "equivalence":
             eq = stats.equivalence(v, cl, *claim.margin, alpha=ALPHA, n_boot=n_boot, rng=np.random.default_rng(seed))
             est, ci, p_eq, p_beyond = eq.estimate, eq.ci, eq.p_equivalent, eq.p_beyond
