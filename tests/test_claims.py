@@ -15,6 +15,8 @@ from harness.analysis.verdicts import Gate
 from harness.claims import (
     Claim,
     DipShare,
+    MesaContrast,
+    MesaShare,
     PairedDiff,
     PairedRatio,
     RatioOfMeans,
@@ -182,6 +184,23 @@ def test_dip_share_tells_bimodal_from_unimodal():
     assert verdict(Claim("b", "x", DipShare("lp"), kind="shape", null=0.5), runs, pts).verdict == "supported"
     v = verdict(Claim("u", "x", DipShare("linear"), kind="shape", direction="<", null=0.5), runs, pts)
     assert v.verdict == "supported" and v.estimate < 0.2
+
+
+def test_the_mesa_contrast_tells_lp_from_linear_where_the_dip_test_did_not():
+    """A spike below the flat threshold beside a mode above it (Lp) against one mode (Linear),
+    paired per (polytope, seed): the contrast is near 1 and supported; with both unimodal it
+    is 0, and the share of Linear runs with a mesa is 0."""
+    rng = np.random.default_rng(1)
+    runs = table(1.0, 0.0, n_poly=8, n_seed=4)
+    pts = [pd.DataFrame({"key": k, "region": "interior",
+                         "grad_norm": (np.concatenate([rng.uniform(0, 0.3, 30), rng.uniform(5, 18, 60)])
+                                       if k.startswith("lp") else rng.normal(9, 2, 90))})
+           for k in runs["key"]]
+    points = pd.concat(pts, ignore_index=True)
+    v = verdict(Claim("m", "x", MesaContrast("lp", "linear"), kind="shape"), runs, points)
+    assert v.estimate == 1.0 and v.verdict == "supported"
+    none = verdict(Claim("u", "x", MesaShare("linear"), kind="shape", direction="<", null=0.5), runs, points)
+    assert none.estimate == 0.0 and none.verdict == "supported"
 
 
 def test_slope_claim_recovers_a_negative_slope():
