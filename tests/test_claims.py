@@ -203,6 +203,20 @@ def test_the_mesa_contrast_tells_lp_from_linear_where_the_dip_test_did_not():
     assert none.estimate == 0.0 and none.verdict == "supported"
 
 
+def test_an_undecided_claim_whose_unadjusted_interval_excludes_the_null_says_which_side():
+    """The interval is the claim's own (labelled unadjusted); when Holm leaves the claim
+    undecided although that interval excludes the null, the note says where it points."""
+    from harness.analysis.verdicts import decide_all, evaluate
+
+    runs = table(0.8, 0.0, seed=3)
+    c = Claim("d", "x", PairedDiff("x", "lp", "linear"), direction="<")
+    raw = evaluate(c, runs, n_boot=200)
+    assert raw.p_value < 0.05 and raw.ci_low > 0  # wrong side, significant alone
+    (v,) = decide_all([c], [raw], np.array([0.5]))  # as if Holm had left it undecided
+    assert v.verdict == "not supported" and v.ci_label == "95% CI (unadjusted)"
+    assert "wholly above the null (the other side" in v.note and v.as_dict()["ci_label"] == v.ci_label
+
+
 def test_slope_claim_recovers_a_negative_slope():
     rng = np.random.default_rng(2)
     rows = []

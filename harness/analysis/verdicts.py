@@ -152,7 +152,10 @@ class Gate:
 # The keys of Verdict.as_dict, in the order `claims --json` has always printed them.
 _EXPORTED = ("id", "sentence", "kind", "verdict", "estimate", "ci_low", "ci_high", "p_value", "p_adj", "null",
              "claimed", "writeup", "writeup_percentile", "n_runs", "n_polytopes", "n_seeds", "n_excluded", "rule",
-             "statistic", "note", "margin", "p_equivalent", "p_beyond_margin", "band", "detail", "per_polytope")
+             "statistic", "note", "margin", "p_equivalent", "p_beyond_margin", "band", "ci_label", "detail",
+             "per_polytope")
+# What the interval is: each claim's own, not adjusted for the family as its word is (Holm).
+CI_LABEL = "95% CI (unadjusted)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -194,6 +197,10 @@ class Verdict:
     @property
     def ci_low(self) -> float:
         return self.ci.low
+
+    @property
+    def ci_label(self) -> str:
+        return CI_LABEL
 
     @property
     def ci_high(self) -> float:
@@ -259,7 +266,8 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
             est, ci, p_eq, p_beyond = eq.estimate, eq.ci, eq.p_equivalent, eq.p_beyond
             p = decision_p(p_eq, p_beyond)
             detail.update(test=eq.method, beyond_margin_p=p_beyond)
-            note = _join(e.note, u.excluded_why, eq.note)
+            # a decided outcome is the word's, or (not significant after Holm) `_raw_side`'s; an undecided one says why
+            note = _join(e.note, u.excluded_why, eq.note if eq.outcome == "undecided" else "")
         detail.update(st.extra_detail(t))
     unit_values = st.unit_values(t)
     wpct = stats.percentile_of(claim.writeup, unit_values) if (claim.writeup is not None and n) else nan
@@ -305,6 +313,8 @@ def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | Non
             word = magnitude_word(v.ci, claim.band)
         else:
             word = "supported"
+    if word in UNDECIDED and not sig and v.p_value < ALPHA:
+        note = _join(note, _raw_side(claim, v))
     if word == "supported" and claim.requires and words is not None:
         failed = tuple(f"{r} is {words[r]}" if r in words else f"{r} was not evaluated"
                        for r in claim.requires if words.get(r) not in POSITIVE)
@@ -312,6 +322,19 @@ def _outcome(claim: Claim, v: Verdict, p_adj: float, words: dict[str, str] | Non
             gate = Gate(failed)
             word, note = "not supported", _join(note, gate.note)
     return word, float(p_adj), note, gate
+
+
+def _raw_side(claim: Claim, v: Verdict) -> str:
+    """Where the unadjusted evidence points when Holm leaves a claim undecided: the claim's
+    own 95% interval already excludes the null (or, for equivalence, decides a side)."""
+    if claim.kind == "equivalence":
+        past = v.p_beyond_margin is not None and not (v.p_equivalent is not None and v.p_equivalent < v.p_beyond_margin)
+        side = "wholly past a margin" if past else "inside the margins"
+        return f"unadjusted, the 95% interval lies {side} (p {v.p_value:.3g}); not significant after Holm"
+    above = v.ci.low > v.null
+    toward = "the claimed side" if above == (claim.direction == ">") else "the other side"
+    return (f"unadjusted, the 95% interval lies wholly {'above' if above else 'below'} the null ({toward}, "
+            f"p {v.p_value:.3g}); not significant after Holm")
 
 
 def magnitude_word(ci: stats.Interval, band: tuple[float, float]) -> str:

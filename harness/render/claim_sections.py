@@ -159,7 +159,7 @@ def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) ->
         ("statistic", v.statistic),
         ("test", f"{v.kind}: {hypothesis(c, v)}; {test}"),
         ("inclusion rule", f"{v.rule} ({RULE_SHORT.get(v.rule, 'see Methods')})"),
-        ("estimate, 95% CI", f"{fmt(v.estimate)} {fmt_ci(v.ci_low, v.ci_high)}"),
+        (f"estimate, {v.ci_label}", f"{fmt(v.estimate)} {fmt_ci(v.ci_low, v.ci_high)}"),
         ("p, Holm-adjusted p", f"{fmt_p(v.p_value)}, {fmt_p(v.p_adj)} (Holm family: {group})"),
         *([("p equivalent, p beyond the margin", f"{fmt_p(v.p_equivalent)}, {fmt_p(v.p_beyond_margin)} (unadjusted)")]
           if v.p_beyond_margin is not None else []),

@@ -13,7 +13,7 @@ from harness.render.format import fmt, fmt_ci, fmt_p, fmt_pct
 def verdict_row(v: Verdict) -> str:
     """One verdict as one line: id, word, estimate, 95% CI, p, Holm p, n."""
     gated = " (gated)" if v.gate else ""
-    return (f"{v.id:28s} {v.verdict + gated:21s} est {fmt(v.estimate):>9s} 95% CI {fmt_ci(v.ci_low, v.ci_high):22s} "
+    return (f"{v.id:28s} {v.verdict + gated:21s} est {fmt(v.estimate):>9s} {v.ci_label} {fmt_ci(v.ci_low, v.ci_high):22s} "
             f"p {fmt_p(v.p_value):>7s} p_adj {fmt_p(v.p_adj):>7s}  n {v.n_runs} "
             f"({v.n_polytopes} polytopes, {v.n_excluded} excl.)"
             + (f" p_equivalent {fmt_p(v.p_equivalent)} p_beyond_margin {fmt_p(v.p_beyond_margin)}"
