@@ -217,6 +217,15 @@ def test_an_undecided_claim_whose_unadjusted_interval_excludes_the_null_says_whi
     assert "wholly above the null (the other side" in v.note and v.as_dict()["ci_label"] == v.ci_label
 
 
+def test_a_log_ratio_reports_the_share_of_units_the_floor_set():
+    """Hard non-negativity sets weights to exactly 0: the ratio is then the floor's, and the
+    verdict's detail says for how many units."""
+    runs = table(1.0, 0.0)
+    runs["zeroed"] = np.where(runs["seed"] < 3, 0.0, runs["pos"])
+    v = verdict(Claim("f", "x", PairedRatio("zeroed", "lp", "linear"), direction="<"), runs)
+    assert v.detail["share_at_ratio_floor"] == pytest.approx(0.3)
+
+
 def test_slope_claim_recovers_a_negative_slope():
     rng = np.random.default_rng(2)
     rows = []

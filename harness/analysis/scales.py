@@ -181,6 +181,13 @@ class LogStatistic(MeanStatistic):
     def from_test(self, x):
         return np.exp(x) if isinstance(x, np.ndarray) else math.exp(x)
 
+    def extra_detail(self, table) -> dict:
+        """The share of units whose ratio the floor (units.RATIO_FLOOR) set, not the data:
+        where it is large the estimate's size is the floor's (issue 12.9)."""
+        if "at_floor" not in table:
+            return {}
+        return {"share_at_ratio_floor": float(table["at_floor"].mean())}
+
 
 class RatioStatistic(Statistic):
     """mean of polytope means of `num` / that of `den` (pairs resampled together), with

@@ -23,6 +23,7 @@ from harness.analysis.units import (
     RATIO_FLOOR,
     RULES,
     Units,
+    at_floor,
     defined,
     floor_ratio,
     included,
@@ -66,8 +67,9 @@ class PairedRatio(LogStatistic):
 
     def units(self, runs, points, rule) -> Units:
         t, n_ex = paired(runs, self.num, self.den, rule, [self.column])
-        v = log_ratio(t[f"{self.column}_a"].to_numpy(float), t[f"{self.column}_b"].to_numpy(float))
-        return defined(t["polytope"], t["seed"], v, n_ex, f"pairs with an undefined {self.column}")
+        num, den = t[f"{self.column}_a"].to_numpy(float), t[f"{self.column}_b"].to_numpy(float)
+        return defined(t["polytope"], t["seed"], log_ratio(num, den), n_ex, f"pairs with an undefined {self.column}",
+                       at_floor(num, den))
 
     def seed_zero(self, run: Run) -> float | None:
         return floor_ratio(run[self.num][self.column], run[self.den][self.column])
@@ -195,8 +197,9 @@ class WithinRatio(LogStatistic):
 
     def units(self, runs, points, rule) -> Units:
         r, n_ex = runs_of(runs, self.models, rule)
-        v = log_ratio(r[self.num_col].to_numpy(float), r[self.den_col].to_numpy(float))
-        return defined(r["polytope"], r["seed"], v, n_ex, f"runs with an undefined {self.num_col} or {self.den_col}")
+        num, den = r[self.num_col].to_numpy(float), r[self.den_col].to_numpy(float)
+        return defined(r["polytope"], r["seed"], log_ratio(num, den), n_ex,
+                       f"runs with an undefined {self.num_col} or {self.den_col}", at_floor(num, den))
 
     def seed_zero(self, run: Run) -> float | None:
         return floor_ratio(run[self.model][self.num_col], run[self.model][self.den_col])

@@ -80,11 +80,23 @@ def floor_ratio(a: float, b: float) -> float:
     return math.exp(math.log(max(float(a), RATIO_FLOOR)) - math.log(max(float(b), RATIO_FLOOR)))
 
 
-def defined(polytope, seed, v: np.ndarray, n_ex: int, what: str) -> Units:
-    """Units of finite log ratios; the undefined ones are counted as excluded and said."""
+def at_floor(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Whether either side of a ratio is at or below RATIO_FLOOR, where the floor, not the
+    data, sets the ratio's size."""
+    with np.errstate(invalid="ignore"):
+        return (num <= RATIO_FLOOR) | (den <= RATIO_FLOOR)
+
+
+def defined(polytope, seed, v: np.ndarray, n_ex: int, what: str, floored: np.ndarray | None = None) -> Units:
+    """Units of finite log ratios; the undefined ones are counted as excluded and said.
+    `floored` (at_floor) becomes the column "at_floor", so that a verdict can say how many
+    units the floor set."""
     good = np.isfinite(v)
     why = f"{int((~good).sum())} {what}" if (~good).any() else ""
-    return Units(pd.DataFrame({"polytope": polytope, "seed": seed, "value": v})[good], n_ex + int((~good).sum()), why)
+    table = pd.DataFrame({"polytope": polytope, "seed": seed, "value": v})
+    if floored is not None:
+        table["at_floor"] = np.asarray(floored, dtype=float)
+    return Units(table[good], n_ex + int((~good).sum()), why)
 
 
 def untie(x: np.ndarray, key: str) -> np.ndarray:

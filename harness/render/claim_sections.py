@@ -87,7 +87,8 @@ def _detail_value(key: str, v: object) -> str:
     return fmt(v)
 
 
-DETAIL_LABELS = {"median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
+DETAIL_LABELS = {"share_at_ratio_floor": "share of units with a side at the ratio floor (1e-4)",
+                 "median_dip_p": "median dip-test p", "mean_num": "mean numerator", "mean_den": "mean denominator",
                  "mixed_slope": "mixed-model slope (detail)", "mixed_ci": "mixed-model 95% CI (detail; the table shows the bootstrap-t's)",
                  "mixed_p": "mixed-model p (detail)",
                  "group_var": "between-polytope variance", "residual_var": "residual variance",
