@@ -26,9 +26,10 @@ CLAIM = Claim("boundary", "Linear/Lp = 0.62x", PairedRatio("grad", num="linear",
 BETWEEN_SD, WITHIN_SD, COLLAPSED = 0.07, 0.25, 0.38  # measured on the stored study (module docstring)
 N_BOOT = 1000  # the claims' own interval method at half its resamples: the simulation's CPU budget
 # A study large enough that a truth at the claimed value reads supported in at least 80% of
-# studies (README, "Verdicts"). Measured with this module's `words`, 300-400 studies each: 93%
-# at 150 polytopes x 2 seeds; about 80% from 120 x 2; at 300 runs per model 85% at 100 x 3,
-# 77% at 60 x 5, 55% at 30 x 10, and 18% at today's 10 x 30.
+# studies (README, "Verdicts"). Measured with this module's `words` on the calibrated
+# intervals (t on polytope means), 200 studies each: 90% at 150 polytopes x 2 seeds, 83% at
+# 120 x 2; at 300 runs per model 92% at 100 x 3, 85.5% at 60 x 5, 79% at 30 x 10, and 48.5% at
+# today's 10 x 30. A truth at either band edge read supported in 3.5% / 4.5% at 150 x 2.
 POLYTOPES_FOR_80, SEEDS_FOR_80 = 150, 2
 
 
@@ -127,11 +128,11 @@ def test_a_truth_at_the_band_edge_reads_supported_in_at_most_5_percent_of_studie
 @pytest.mark.slow
 def test_a_truth_at_the_claimed_value_reads_supported_in_80_percent_of_large_enough_studies():
     """At POLYTOPES_FOR_80 x SEEDS_FOR_80 (a pair is usable in 38% of seeds) the interval is
-    narrow enough to sit inside a factor 1.1 band; at today's 10 x 30 it mostly is not."""
+    narrow enough to sit inside a factor 1.1 band; at today's 10 x 30 it is so about half the time."""
     large = words(CLAIM.claimed, POLYTOPES_FOR_80, SEEDS_FOR_80, 200, seed=3)
     assert share(large, "supported") >= 0.8, share(large, "supported")
     small = words(CLAIM.claimed, 10, 30, 40, seed=4)
-    assert share(small, "supported") <= 0.4 and share(small, "supported") + share(small, "magnitude undecided") == 1
+    assert share(small, "supported") <= 0.7 and share(small, "supported") + share(small, "magnitude undecided") == 1
 
 
 def test_power_aims_an_undecided_magnitude_at_the_word_where_its_estimate_lies():
