@@ -41,8 +41,67 @@ __all__ = ["ALPHA", "RATIO_FLOOR", "RULES", "Run", "Units", "included", "Statist
 ALPHA = 0.05
 
 
+class _PairedColumn:
+    """One column compared between two models' runs paired on (polytope, seed): `pair` names
+    the two models (first, second); models, columns, the axis label and the paired values
+    follow from it."""
+
+    column: str
+    symbol = "/"
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.pair)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,)
+
+    def axis_label(self) -> str:
+        return f"{self.column}: {self.pair[0]} {self.symbol} {self.pair[1]}"
+
+    def paired_values(self, runs: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+        """(pairs table, first model's values, second's, pairs excluded)."""
+        t, n_ex = paired(runs, *self.pair, rule, [self.column])
+        return t, t[f"{self.column}_a"].to_numpy(float), t[f"{self.column}_b"].to_numpy(float), n_ex
+
+
+class _TwoColumns:
+    """Two columns of one model's runs compared within each run: `column_pair` names them
+    (first, second); models, columns, the axis label and the values follow from it."""
+
+    model: str
+    symbol = "/"
+
+    @property
+    def column_pair(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.model,)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.column_pair)
+
+    def axis_label(self) -> str:
+        first, second = self.column_pair
+        return f"{first} {self.symbol} {second} ({self.model})"
+
+    def run_values(self, runs: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+        """(included runs, first column's values, second's, runs excluded)."""
+        r, n_ex = runs_of(runs, self.models, rule)
+        first, second = self.column_pair
+        return r, r[first].to_numpy(float), r[second].to_numpy(float), n_ex
+
+
 @dataclass(frozen=True)
-class PairedRatio(LogStatistic):
+class PairedRatio(_PairedColumn, LogStatistic):
     """Per (polytope, seed) pair: log(column of `num` / column of `den`), both floored at
     RATIO_FLOOR; reported as the geometric-mean ratio exp(mean log ratio)."""
 
@@ -52,22 +111,14 @@ class PairedRatio(LogStatistic):
     unit = "pair"
 
     @property
-    def models(self) -> tuple[str, ...]:
+    def pair(self) -> tuple[str, str]:
         return (self.num, self.den)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
 
     def describe(self) -> str:
         return f"geometric mean over paired runs of {self.column}[{self.num}] / {self.column}[{self.den}]"
 
-    def axis_label(self) -> str:
-        return f"{self.column}: {self.num} / {self.den}"
-
     def units(self, runs, points, rule) -> Units:
-        t, n_ex = paired(runs, self.num, self.den, rule, [self.column])
-        num, den = t[f"{self.column}_a"].to_numpy(float), t[f"{self.column}_b"].to_numpy(float)
+        t, num, den, n_ex = self.paired_values(runs, rule)
         return defined(t["polytope"], t["seed"], log_ratio(num, den), n_ex, f"pairs with an undefined {self.column}",
                        at_floor(num, den))
 
@@ -76,31 +127,25 @@ class PairedRatio(LogStatistic):
 
 
 @dataclass(frozen=True)
-class PairedDiff(MeanStatistic):
+class PairedDiff(_PairedColumn, MeanStatistic):
     """Per (polytope, seed) pair: column of `a` minus column of `b`."""
 
     column: str
     a: str
     b: str
     unit = "pair"
+    symbol = "-"
 
     @property
-    def models(self) -> tuple[str, ...]:
+    def pair(self) -> tuple[str, str]:
         return (self.a, self.b)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
 
     def describe(self) -> str:
         return f"mean over paired runs of {self.column}[{self.a}] - {self.column}[{self.b}]"
 
-    def axis_label(self) -> str:
-        return f"{self.column}: {self.a} - {self.b}"
-
     def units(self, runs, points, rule) -> Units:
-        t, n_ex = paired(runs, self.a, self.b, rule, [self.column])
-        v = t[f"{self.column}_a"].to_numpy(float) - t[f"{self.column}_b"].to_numpy(float)
+        t, a, b, n_ex = self.paired_values(runs, rule)
+        v = a - b
         return Units(pd.DataFrame({"polytope": t["polytope"], "seed": t["seed"], "value": v}), n_ex)
 
     def seed_zero(self, run: Run) -> float | None:
@@ -108,30 +153,24 @@ class PairedDiff(MeanStatistic):
 
 
 @dataclass(frozen=True)
-class WithinDiff(MeanStatistic):
+class WithinDiff(_TwoColumns, MeanStatistic):
     """Per run of `model`: column `after` minus column `before` (a change within a run)."""
 
     after: str
     before: str
     model: str
+    symbol = "-"
 
     @property
-    def models(self) -> tuple[str, ...]:
-        return (self.model,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
+    def column_pair(self) -> tuple[str, str]:
         return (self.after, self.before)
 
     def describe(self) -> str:
         return f"mean over {self.model} runs of {self.after} - {self.before}"
 
-    def axis_label(self) -> str:
-        return f"{self.after} - {self.before} ({self.model})"
-
     def units(self, runs, points, rule) -> Units:
-        r, n_ex = runs_of(runs, self.models, rule)
-        v = r[self.after].to_numpy(float) - r[self.before].to_numpy(float)
+        r, after, before, n_ex = self.run_values(runs, rule)
+        v = after - before
         return Units(pd.DataFrame({"polytope": r["polytope"], "seed": r["seed"], "value": v}), n_ex)
 
     def seed_zero(self, run: Run) -> float | None:
@@ -139,7 +178,7 @@ class WithinDiff(MeanStatistic):
 
 
 @dataclass(frozen=True)
-class RatioOfMeans(RatioStatistic):
+class RatioOfMeans(_PairedColumn, RatioStatistic):
     """mean(column of `num`) / mean(column of `den`) over paired runs (pairs resampled
     together); tested on the paired difference."""
 
@@ -149,22 +188,14 @@ class RatioOfMeans(RatioStatistic):
     unit = "pair"
 
     @property
-    def models(self) -> tuple[str, ...]:
+    def pair(self) -> tuple[str, str]:
         return (self.num, self.den)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
 
     def describe(self) -> str:
         return f"mean {self.column}[{self.num}] / mean {self.column}[{self.den}] over paired runs"
 
-    def axis_label(self) -> str:
-        return f"{self.column}: {self.num} / {self.den}"
-
     def units(self, runs, points, rule) -> Units:
-        t, n_ex = paired(runs, self.num, self.den, rule, [self.column])
-        a, b = t[f"{self.column}_a"].to_numpy(float), t[f"{self.column}_b"].to_numpy(float)
+        t, a, b, n_ex = self.paired_values(runs, rule)
         return Units(pd.DataFrame({"polytope": t["polytope"], "seed": t["seed"], "value": a - b,
                                    "num": a, "den": b}), n_ex)
 
@@ -174,7 +205,7 @@ class RatioOfMeans(RatioStatistic):
 
 
 @dataclass(frozen=True)
-class WithinRatio(LogStatistic):
+class WithinRatio(_TwoColumns, LogStatistic):
     """Per run of `model`: log(num column / den column); reported as a geometric mean."""
 
     num_col: str
@@ -182,22 +213,14 @@ class WithinRatio(LogStatistic):
     model: str
 
     @property
-    def models(self) -> tuple[str, ...]:
-        return (self.model,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
+    def column_pair(self) -> tuple[str, str]:
         return (self.num_col, self.den_col)
 
     def describe(self) -> str:
         return f"geometric mean over runs of {self.num_col} / {self.den_col} in {self.model}"
 
-    def axis_label(self) -> str:
-        return f"{self.num_col} / {self.den_col} ({self.model})"
-
     def units(self, runs, points, rule) -> Units:
-        r, n_ex = runs_of(runs, self.models, rule)
-        num, den = r[self.num_col].to_numpy(float), r[self.den_col].to_numpy(float)
+        r, num, den, n_ex = self.run_values(runs, rule)
         return defined(r["polytope"], r["seed"], log_ratio(num, den), n_ex,
                        f"runs with an undefined {self.num_col} or {self.den_col}", at_floor(num, den))
 
