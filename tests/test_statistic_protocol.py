@@ -96,7 +96,8 @@ def test_an_equivalence_margin_needs_an_additive_statistic():
         Claim("x", "x", ratio_like("flat_frac", "lp", "linear"), kind="equivalence", margin=(-1, 1))
 
 
-STATISTIC_CLASSES = r"\b(PairedRatio|PairedDiff|WithinDiff|RatioOfMeans|WithinRatio|RunMean|DipShare|MesaContrast|MesaShare|Slope)\b"
+STATISTIC_CLASSES = (r"\b(PairedRatio|PairedDiff|WithinDiff|RatioOfMeans|WithinRatio|PairedWithinRatio|RunMean|DipShare"
+                     r"|MesaContrast|MesaShare|Slope)\b")
 SWITCHES = {
     "an isinstance switch on a statistic class": re.compile(r"isinstance\([^)]*" + STATISTIC_CLASSES),
     "a comparison with a scale": re.compile(r"\.scale\s*(==|!=|\bin\b|\bnot in\b)"),

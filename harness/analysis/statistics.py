@@ -36,7 +36,7 @@ from harness.config import Measure
 
 __all__ = ["ALPHA", "RATIO_FLOOR", "RULES", "Run", "Units", "included", "Statistic", "MeanStatistic", "LogStatistic",
            "RatioStatistic", "SlopeStatistic", "PairedRatio", "PairedDiff", "WithinDiff", "RatioOfMeans", "WithinRatio",
-           "RunMean", "DipShare", "MesaContrast", "MesaShare", "Slope"]
+           "PairedWithinRatio", "RunMean", "DipShare", "MesaContrast", "MesaShare", "Slope"]
 
 ALPHA = 0.05
 
@@ -226,6 +226,47 @@ class WithinRatio(_TwoColumns, LogStatistic):
 
     def seed_zero(self, run: Run) -> float | None:
         return floor_ratio(run[self.model][self.num_col], run[self.model][self.den_col])
+
+
+@dataclass(frozen=True)
+class PairedWithinRatio(LogStatistic):
+    """Per (polytope, seed) pair: log(num column / den column) in model `a` minus the same in
+    model `b`, each side floored at RATIO_FLOOR; reported as the geometric-mean ratio of the two
+    within-run ratios. A mechanism the write-up states as a contrast (Lp suppresses its
+    centre-active weights, Linear does not) is tested as one: a within-model ratio alone can
+    pass for both models."""
+
+    num_col: str
+    den_col: str
+    a: str
+    b: str
+    unit = "pair"
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.a, self.b)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.num_col, self.den_col)
+
+    def describe(self) -> str:
+        return (f"geometric mean over paired runs of ({self.num_col} / {self.den_col})[{self.a}] over "
+                f"({self.num_col} / {self.den_col})[{self.b}]")
+
+    def axis_label(self) -> str:
+        return f"{self.num_col} / {self.den_col}: {self.a} over {self.b}"
+
+    def units(self, runs, points, rule) -> Units:
+        t, n_ex = paired(runs, self.a, self.b, rule, [self.num_col, self.den_col])
+        side = {m: (t[f"{self.num_col}_{m}"].to_numpy(float), t[f"{self.den_col}_{m}"].to_numpy(float)) for m in "ab"}
+        v = log_ratio(*side["a"]) - log_ratio(*side["b"])
+        return defined(t["polytope"], t["seed"], v, n_ex, f"pairs with an undefined {self.num_col} or {self.den_col}",
+                       at_floor(*side["a"]) | at_floor(*side["b"]))
+
+    def seed_zero(self, run: Run) -> float | None:
+        return (floor_ratio(run[self.a][self.num_col], run[self.a][self.den_col])
+                / floor_ratio(run[self.b][self.num_col], run[self.b][self.den_col]))
 
 
 @dataclass(frozen=True)
