@@ -11,6 +11,8 @@ import pandas as pd
 
 from harness.errors import HarnessError
 
+# The significance level of every test behind a verdict.
+ALPHA = 0.05
 # Ratios of weights floor both sides here: a weight below 1e-4 acts as zero (its unit moves
 # the scalar by < 1e-3 for any hidden activation seen), and hard non-negativity sets weights
 # to exactly 0, whose log ratio would otherwise be infinite and silently dropped.
