@@ -15,13 +15,12 @@ from harness.analysis.units import ALPHA, Units, paired, runs_of, untie
 from harness.config import Measure
 
 
-@dataclass(frozen=True)
-class DipShare(MeanStatistic):
-    """Per run of `model`: 1 when Hartigan's dip test rejects unimodality of the interior
-    gradient norms (ties broken, see units.untie) at alpha = 0.05, else 0; the share of such runs."""
+class _RunShape:
+    """A yes/no verdict on each run of one model from its per-point gradient norms in one
+    region: the models, the points it reads, and no run-table column."""
 
     model: str
-    region: str = "interior"
+    region: str
     needs_points = True
     yes_no = True
 
@@ -36,6 +35,15 @@ class DipShare(MeanStatistic):
     @property
     def regions(self) -> tuple[str, ...]:
         return (self.region,)
+
+
+@dataclass(frozen=True)
+class DipShare(_RunShape, MeanStatistic):
+    """Per run of `model`: 1 when Hartigan's dip test rejects unimodality of the interior
+    gradient norms (ties broken, see units.untie) at alpha = 0.05, else 0; the share of such runs."""
+
+    model: str
+    region: str = "interior"
 
     def describe(self) -> str:
         return f"share of {self.model} runs whose {self.region} gradient norms fail Hartigan's dip test (p < 0.05)"
@@ -130,26 +138,12 @@ class MesaContrast(MeanStatistic):
 
 
 @dataclass(frozen=True)
-class MesaShare(MeanStatistic):
+class MesaShare(_RunShape, MeanStatistic):
     """Per run of `model`: 1 when its gradient norms in `region` have a mesa (stats.mesa_shape),
     else 0; the share of such runs."""
 
     model: str
     region: str = "interior"
-    needs_points = True
-    yes_no = True
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        return (self.model,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return ()
-
-    @property
-    def regions(self) -> tuple[str, ...]:
-        return (self.region,)
 
     def describe(self) -> str:
         return (f"share of {self.model} runs whose {self.region} gradient norms have a mesa (a spike below the flat "
