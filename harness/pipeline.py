@@ -132,8 +132,9 @@ def verdicts(runs: pd.DataFrame, points: pd.DataFrame | None = None, claims: Seq
 
 
 def report(study, runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[Verdict], out: str = "reports/latest",
-           claims: Sequence[Claim] | None = None, claims_dir: str | None = None):
+           claims: Sequence[Claim] | None = None, claims_dir: str | None = None, cache: str | None = None):
     """Writes out/index.html and out/runs.csv for a study's tables and verdicts; returns the page's path.
+    `cache`: the store the tables came from (as given to `tables`), named in the page's provenance.
     The robustness sections (multiverse, power, seed 0) are the CLI's `report --multiverse`."""
     from pathlib import Path
 
@@ -145,7 +146,7 @@ def report(study, runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[V
 
     by_id = {c.id: c for c in (claims if claims is not None else load_claims(claims_dir))}
     used = [by_id[v.id] for v in verdicts]
-    prov = provenance(study, Store(), "cpu", EnsureStats(), 0.0)
+    prov = provenance(study, Store(cache), "cpu", EnsureStats(), 0.0)
     return write_report(Path(out), study, runs, points, used, list(verdicts), prov)
 
 

@@ -53,3 +53,18 @@ def test_the_readme_maps_every_module():
         if rel not in named and f"harness/{rel}" not in named:
             missing.append(rel)
     assert not missing, f"modules missing from the README's module table: {missing}"
+
+
+def test_the_api_keeps_to_the_store_it_is_given(tmp_path):
+    """tables(cache=...) and report(cache=...) use that store alone: no default store folder
+    appears in the working folder, and the page names the store the runs came from."""
+    store = tmp_path / "elsewhere"
+    code = (f"import harness\ns = harness.study(seeds=2, polytopes=2, models=['lp', 'linear'])\n"
+            f"r, p = harness.tables(s, cache={str(store)!r})\n"
+            f"harness.report(s, r, p, harness.verdicts(r, p), out='page', cache={str(store)!r})\n")
+    env = {k: v for k, v in os.environ.items() if k != "MESA_HARNESS_CACHE"}
+    env["NUMBA_NUM_THREADS"] = "1"
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not (tmp_path / ".cache").exists()
+    assert str(store.resolve()) in (tmp_path / "page" / "index.html").read_text()
