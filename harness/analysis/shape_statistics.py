@@ -11,7 +11,7 @@ import pandas as pd
 
 from harness.analysis import stats
 from harness.analysis.scales import MeanStatistic, Run
-from harness.analysis.units import ALPHA, Units, paired, runs_of, untie
+from harness.analysis.units import ALPHA, Units, defined, paired, runs_of, untie
 from harness.config import Measure
 
 
@@ -127,10 +127,7 @@ class MesaContrast(MeanStatistic):
     def units(self, runs, points, rule) -> Units:
         t, n_ex = paired(runs, self.a, self.b, rule, ["key"])
         v = _mesas(runs, points, t["key_a"], self.region) - _mesas(runs, points, t["key_b"], self.region)
-        good = ~np.isnan(v)
-        return Units(pd.DataFrame({"polytope": t["polytope"].to_numpy()[good], "seed": t["seed"].to_numpy()[good],
-                                   "value": v[good]}), n_ex + int((~good).sum()),
-                     f"{int((~good).sum())} pairs with a run of under 4 points" if (~good).any() else "")
+        return defined(t["polytope"].to_numpy(), t["seed"].to_numpy(), v, n_ex, "pairs with a run of under 4 points")
 
     def seed_zero(self, run: Run) -> float | None:
         a, b = _mesa_of(run, self.a, self.region), _mesa_of(run, self.b, self.region)
@@ -155,10 +152,7 @@ class MesaShare(_RunShape, MeanStatistic):
     def units(self, runs, points, rule) -> Units:
         r, n_ex = runs_of(runs, self.models, rule)
         v = _mesas(runs, points, r["key"], self.region)
-        good = ~np.isnan(v)
-        return Units(pd.DataFrame({"polytope": r["polytope"].to_numpy()[good], "seed": r["seed"].to_numpy()[good],
-                                   "value": v[good]}), n_ex + int((~good).sum()),
-                     f"{int((~good).sum())} runs with under 4 points" if (~good).any() else "")
+        return defined(r["polytope"].to_numpy(), r["seed"].to_numpy(), v, n_ex, "runs with under 4 points")
 
     def seed_zero(self, run: Run) -> float | None:
         return _mesa_of(run, self.model, self.region)

@@ -90,7 +90,8 @@ def at_floor(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def defined(polytope, seed, v: np.ndarray, n_ex: int, what: str, floored: np.ndarray | None = None) -> Units:
-    """Units of finite log ratios; the undefined ones are counted as excluded and said.
+    """Units of finite values (log ratios, per-run outcomes); the undefined ones are counted as
+    excluded and said.
     `floored` (at_floor) becomes the column "at_floor", so that a verdict can say how many
     units the floor set."""
     good = np.isfinite(v)
