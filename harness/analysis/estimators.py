@@ -68,7 +68,7 @@ def _nanmean(a: np.ndarray) -> np.ndarray:
 
 def mean_rows(pm: np.ndarray, null: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The t-test of polytope means pm (R, G; NaN = empty slot) against `null`, as
-    stats.cluster_mean_test runs it on one table: mean, se, df, p (R,). Identical polytope
+    stats.mean_interval runs it on one table (the verdict path): mean, se, df, p (R,). Identical polytope
     means: p = 0 when they differ from the null, 1 when equal; fewer than 2 polytopes: NaN."""
     g = np.sum(~np.isnan(pm), axis=1)
     z = np.where(np.isnan(pm), 0.0, pm)
