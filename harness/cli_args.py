@@ -219,8 +219,15 @@ def _until_decided(args: argparse.Namespace) -> None:
     args.round_polytopes and args.budget are set. Without it, --budget is refused and the
     selection defaults apply."""
     from harness.analysis.discovery import models_needed
-    from harness.analysis.sequential import DEFAULT_BUDGET, MAX_LOOKS, ROUND_POLYTOPES, ROUND_SEEDS
-    from harness.config import DEFAULT_POLYTOPES, DEFAULT_SEEDS, parse_models
+    from harness.config import (
+        DEFAULT_BUDGET,
+        DEFAULT_POLYTOPES,
+        DEFAULT_SEEDS,
+        MAX_LOOKS,
+        ROUND_POLYTOPES,
+        ROUND_SEEDS,
+        parse_models,
+    )
 
     if not args.until_decided:
         if args.budget is not None:

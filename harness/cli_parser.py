@@ -45,7 +45,7 @@ def _add_claims_dir(p: argparse.ArgumentParser) -> None:
 
 
 def _add_until_decided(p: argparse.ArgumentParser) -> None:
-    from harness.analysis.sequential import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS
+    from harness.config import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS
 
     p.add_argument("--until-decided", action="store_true",
                    help=f"grow the study in rounds of new polytopes until every write-up claim is decided or the "

@@ -19,6 +19,14 @@ ENGINE_VERSION = "3"
 # defaults, Study.of's and the pytest plugin's read these two names (the Makefile passes none).
 DEFAULT_SEEDS = 30
 DEFAULT_POLYTOPES = 10
+# The sequential study's default rounds (`report --until-decided`, analysis/sequential.py):
+# ROUND_POLYTOPES new polytopes per round at ROUND_SEEDS seeds each (the allocation `python -m
+# harness design` finds for every claim: polytopes cost next to nothing, so the fewest seeds
+# that still estimate the within-polytope spread), and DEFAULT_BUDGET runs in all.
+ROUND_SEEDS = 2
+ROUND_POLYTOPES = 400
+DEFAULT_BUDGET = 14_400
+MAX_LOOKS = 200  # the most rounds a budget may declare
 
 ARCHS = ("lp", "linear")
 REGS = ("none", "l1", "nonneg_soft", "nonneg_hard")

@@ -14,9 +14,9 @@ from harness.analysis.design import Costs, StudyDesign
 from harness.analysis.discovery import models_needed
 from harness.analysis.multiverse import Multiverse, Tables, plan, run
 from harness.analysis.seedzero import seed_zero
-from harness.analysis.sequential import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS, Design, History, Round, State
+from harness.analysis.sequential import Design, History, Round, State
 from harness.analysis.verdicts import N_BOOT, Claim, Verdict
-from harness.config import Protocol
+from harness.config import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS, Protocol
 from harness.errors import HarnessError
 from harness.render.sections import multiverse_section, power_section, seed0_section
 from harness.runs.study import remeasure

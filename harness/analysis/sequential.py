@@ -39,23 +39,13 @@ from gsdesign import h1, hupdate
 from scipy import optimize, special
 from scipy import stats as sps
 
-from harness.analysis import verdicts as _verdicts
 from harness.analysis.statistics import ALPHA
 from harness.analysis.stats import Interval
-from harness.analysis.verdicts import Claim, Verdict, decide_all, holm_by_group
+from harness.analysis.verdicts import UNDECIDED, Claim, Verdict, decide_all, holm_by_group
+from harness.config import MAX_LOOKS
 from harness.errors import HarnessError
 from harness.jsonable import jsonable
 
-# The words with which the data cannot decide yet (verdicts.UNDECIDED where it is defined).
-UNDECIDED: tuple[str, ...] = tuple(getattr(_verdicts, "UNDECIDED", ("not supported", "not shown equivalent")))
-MAX_LOOKS = 200
-# The sequential study's default rounds (`report --until-decided`): ROUND_POLYTOPES new
-# polytopes per round at ROUND_SEEDS seeds each (the allocation `python -m harness design`
-# finds for every claim: polytopes cost next to nothing, so the fewest seeds that still estimate
-# the within-polytope spread), and DEFAULT_BUDGET runs in all.
-ROUND_SEEDS = 2
-ROUND_POLYTOPES = 400
-DEFAULT_BUDGET = 14_400
 _GRID_R = 18  # gsDesign's default grid density (points per standard deviation, about 6 r in all)
 _NEVER = 40.0  # a boundary no path crosses: a look that may spend nothing
 # The levels at which boundaries are tabulated for repeated p-values (log-spaced; below the
