@@ -236,3 +236,35 @@ def equivalence_replicates(pm: np.ndarray, margin: tuple[float, float],
     p_eq = np.where(few | untested, np.nan, p_eq)
     p_beyond = np.where(untested, np.nan, p_beyond)
     return lo, hi, p_eq, p_beyond, np.fmin(p_eq, p_beyond)
+
+
+DESCRIPTIVE_SEED = 0  # the bootstrap of the report's descriptive intervals: same data, same page
+
+
+def descriptive_mean(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> tuple[float, float, float, str]:
+    """Mean of per-run values with its 95% two-level cluster-bootstrap interval (clusters:
+    polytopes), for the report's descriptive tables (no verdict reads it). A share on which
+    every run agrees gets Wilson's interval with the number of polytopes as n, since the
+    bootstrap would collapse to a point."""
+    values = np.asarray(values, dtype=float)
+    clusters = np.asarray(clusters)
+    ok = np.isfinite(values)
+    values, clusters = values[ok], clusters[ok]
+    nan = float("nan")
+    if values.size == 0:
+        return nan, nan, nan, "no runs"
+    est = float(values.mean())
+    if values.size < 2:
+        return est, nan, nan, "one run"
+    if share and all_agree(values):
+        g = np.unique(clusters).size
+        ci = agreeing_interval(g if values[0] == 1 else 0, g)
+        return est, ci.low, ci.high, "all runs agree: Wilson interval, n = polytopes"
+    if np.ptp(values) == 0:
+        return est, est, est, "identical in every run"
+    res = stats.cluster_bootstrap(values, clusters, stats.weighted_mean(0), n_boot=stats.N_BOOT_T,
+                                  rng=np.random.default_rng(DESCRIPTIVE_SEED))
+    return res.estimate, res.ci.low, res.ci.high, res.note
+
+
+# -- sections of the page ---------------------------------------------------------------------------

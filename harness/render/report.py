@@ -20,8 +20,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from harness.analysis import stats
-from harness.analysis.estimators import agreeing_interval, all_agree
+from harness.analysis.estimators import descriptive_mean
 from harness.analysis.statistics import ALPHA, RULES, included
 from harness.analysis.verdicts import N_BOOT, VERDICT_MEANINGS, VERDICTS, Claim, Verdict
 from harness.config import REGS, VARIANTS, Measure
@@ -32,7 +31,6 @@ from harness.render.page import Figure, Section
 from harness.schema import run_table, to_csv_safe
 from harness.writeup import WRITEUP_SEED0
 
-REPORT_SEED = 0  # the bootstrap of the report's descriptive intervals: same data, same page
 SMALL_MULTIPLES = 12
 
 RULE_TEXT = {
@@ -42,39 +40,13 @@ RULE_TEXT = {
 }
 
 
-def _mean_ci(values: np.ndarray, clusters: np.ndarray, share: bool = False) -> tuple[float, float, float, str]:
-    """Mean of per-run values with its 95% two-level cluster-bootstrap interval (clusters:
-    polytopes). A share on which every run agrees gets Wilson's interval with the number of
-    polytopes as n, since the bootstrap would collapse to a point."""
-    values = np.asarray(values, dtype=float)
-    clusters = np.asarray(clusters)
-    ok = np.isfinite(values)
-    values, clusters = values[ok], clusters[ok]
-    nan = float("nan")
-    if values.size == 0:
-        return nan, nan, nan, "no runs"
-    est = float(values.mean())
-    if values.size < 2:
-        return est, nan, nan, "one run"
-    if share and all_agree(values):
-        g = np.unique(clusters).size
-        ci = agreeing_interval(g if values[0] == 1 else 0, g)
-        return est, ci.low, ci.high, "all runs agree: Wilson interval, n = polytopes"
-    if np.ptp(values) == 0:
-        return est, est, est, "identical in every run"
-    res = stats.cluster_bootstrap(values, clusters, stats.weighted_mean(0), n_boot=N_BOOT,
-                                  rng=np.random.default_rng(REPORT_SEED))
-    return res.estimate, res.ci.low, res.ci.high, res.note
-
-
-# -- sections of the page ---------------------------------------------------------------------------
 def _trainability(runs: pd.DataFrame, models: list[str], colors: dict) -> dict:
     rows, chart, acc = [], [], {}
     for m in models:
         g = runs[runs["model"] == m]
         ok = g["status"] == "ok"
         col = g.loc[ok, "collapsed"].astype(float).to_numpy()
-        est, lo, hi, note = _mean_ci(col, g.loc[ok, "polytope"].to_numpy(), share=True)
+        est, lo, hi, note = descriptive_mean(col, g.loc[ok, "polytope"].to_numpy(), share=True)
         learned = g[ok & ~g["collapsed"].astype(bool)]
         rows.append({"model": m, "runs": len(g), "nonfinite": int((~ok).sum()), "collapsed": int(col.sum()),
                      "rate": fmt_pct(est), "ci": f"[{fmt_pct(lo)}, {fmt_pct(hi)}]" if math.isfinite(lo) else "n/a",
@@ -229,8 +201,8 @@ def _ablation(runs: pd.DataFrame, learned: pd.Series, models: list[str], colors:
         lg = runs[learned & (runs["model"] == m)]
         cl = lg["polytope"].to_numpy()
         s = {"model": m, "reg": g["reg"].iloc[0], "lam": float(g["lam"].iloc[0]),
-             "flat_frac": _mean_ci(lg["flat_frac"].to_numpy(float), cl)[:3],
-             "accuracy": _mean_ci(lg["accuracy"].to_numpy(float), cl)[:3]}
+             "flat_frac": descriptive_mean(lg["flat_frac"].to_numpy(float), cl)[:3],
+             "accuracy": descriptive_mean(lg["accuracy"].to_numpy(float), cl)[:3]}
         summary[m] = s
         rows.append({"model": m, "reg": s["reg"], "lam": fmt(s["lam"]) if s["reg"] in ("l1", "nonneg_soft") else "",
                      "learned": f"{len(lg)} / {len(g)}",
