@@ -243,3 +243,26 @@ def test_the_page_loads_without_console_errors_and_is_not_blank(built, tmp_path)
     colours = np.unique(pixels[::7], axis=0)
     assert len(colours) > 200, "the screenshot looks blank"
     assert (pixels < 250).any(axis=1).mean() > 0.02, "almost nothing is drawn"
+
+
+def test_claim_figures_stay_small_and_fast_for_polytope_heavy_studies():
+    """Issue 13: a labelled forest row per polytope up to FOREST_ROWS; beyond, a sorted
+    caterpillar of fixed height, rasterized past RASTER_ROWS, so a 2,400-polytope study's
+    figure is no larger than a 150-polytope one's (it was a row and two artists per polytope)."""
+    import numpy as np
+
+    from harness.render import figures
+
+    rng = np.random.default_rng(0)
+
+    def svg(k: int) -> str:
+        rows = [dict(polytope=i, estimate=float(e), low=float(e - 0.3), high=float(e + 0.3), n=2)
+                for i, e in enumerate(rng.normal(1, 0.5, k))]
+        return figures.claim_evidence(rows, (1.0, 0.9, 1.1), rng.normal(1, 0.5, 2 * k), log=False, null=0.0,
+                                      claimed=1.2, writeup=1.5, margin=None, xlabel="x", name=f"k{k}", band=(1.1, 1.3))
+
+    small, mid, big = svg(10), svg(150), svg(2400)
+    assert "polytope 7 (n=2)" in small and "sorted" not in small
+    assert "polytope 7 (n=2)" not in mid and "150, sorted" in mid
+    assert "<image" in big and "<image" not in mid  # rasterized past RASTER_ROWS only
+    assert len(big) < 1.5 * len(mid)

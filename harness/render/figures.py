@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -45,6 +46,8 @@ _RC = {
     "svg.fonttype": "none", "figure.dpi": 100, "savefig.dpi": 110,
 }
 WIDTH = 7.2  # inches, drawn at 8.5 pt type
+FOREST_ROWS = 40  # claim figures: a labelled row per polytope up to this many, then a sorted caterpillar
+RASTER_ROWS = 400  # ... whose intervals are drawn as an image past this many polytopes
 GROW = 1.4  # on the page a figure may grow to GROW x its drawn size (type to ~12 pt)
 
 
@@ -401,9 +404,15 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
     if log:
         vals = vals[vals > 0]
     k = len(rows)
-    height = 1.25 + 0.19 * max(k + 1, 8)
+    # Up to FOREST_ROWS polytopes: one labelled row each. Beyond (polytope-heavy studies have
+    # hundreds), a caterpillar: the polytopes sorted by estimate, drawn as two collections in a
+    # figure of fixed height (rasterized past RASTER_ROWS), so drawing time and page size stop
+    # growing with the study.
+    labelled = k <= FOREST_ROWS
+    height = 1.25 + 0.19 * (max(k + 1, 8) if labelled else FOREST_ROWS)
     fig, axes = new_figure(WIDTH, height, 1, 2, layout=None, width_ratios=[1.15, 1])
-    fig.subplots_adjust(left=0.2, right=0.985, bottom=0.85 / height, top=1 - 0.3 / height, wspace=0.28)
+    fig.subplots_adjust(left=0.2 if labelled else 0.12, right=0.985, bottom=0.85 / height, top=1 - 0.3 / height,
+                        wspace=0.28)
     fax, hax = axes[0]
 
     every = [est, plo, phi, *(r["estimate"] for r in rows), *(r["low"] for r in rows), *(r["high"] for r in rows),
@@ -423,20 +432,40 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
             return lo_ax
         return min(max(x, lo_ax), hi_ax)
 
+    if not labelled:  # sorted by estimate (NaN last), so the rows read as a distribution
+        rows = sorted(rows, key=lambda r: (math.isnan(r["estimate"]), r["estimate"]))
+    segs, marks, edges = [], [], []
     for i, r in enumerate(rows):
         e, lo, hi = r["estimate"], r["low"], r["high"]
         if math.isfinite(lo) and math.isfinite(hi):
-            fax.plot([clip(lo), clip(hi)], [i, i], color="#4a7ab5", lw=1.4)
+            segs.append([(clip(lo), i), (clip(hi), i)])
         inside = math.isfinite(e) and (e > 0 or not log) and lo_ax <= e <= hi_ax
-        fax.plot([clip(e)], [i], "s" if inside else (">" if e > 0 else "<"), color="#4a7ab5", ms=4 if inside else 5)
+        (marks if inside else edges).append((clip(e), i, ">" if e > 0 else "<"))
+    raster = k > RASTER_ROWS
+    fax.add_collection(LineCollection(segs, colors="#4a7ab5", linewidths=1.4 if labelled else 0.8,
+                                      rasterized=raster))
+    if marks:
+        fax.plot([m[0] for m in marks], [m[1] for m in marks], "s", ls="none", color="#4a7ab5",
+                 ms=4 if labelled else 2, rasterized=raster)
+    for shape in (">", "<"):
+        pts = [m for m in edges if m[2] == shape]
+        if pts:
+            fax.plot([m[0] for m in pts], [m[1] for m in pts], shape, ls="none", color="#4a7ab5", ms=5,
+                     rasterized=raster)
     if math.isfinite(est):
+        half = 0.3 if labelled else max(0.3, 0.012 * k)
         if math.isfinite(plo) and math.isfinite(phi):
-            fax.fill([clip(plo), clip(est), clip(phi), clip(est)], [k, k - 0.3, k, k + 0.3], color=REF["estimate"])
+            fax.fill([clip(plo), clip(est), clip(phi), clip(est)], [k, k - half, k, k + half], color=REF["estimate"])
         else:
             fax.plot([est], [k], "D", color=REF["estimate"])
-    labels = [f"polytope {r['polytope']} (n={r['n']})" for r in rows] + ["pooled, 95% CI"]
-    fax.set_yticks(range(k + 1), labels)
-    fax.set_ylim(k + 0.7, -0.7)
+    if labelled:
+        labels = [f"polytope {r['polytope']} (n={r['n']})" for r in rows] + ["pooled, 95% CI"]
+        fax.set_yticks(range(k + 1), labels)
+        fax.set_ylim(k + 0.7, -0.7)
+    else:
+        fax.set_yticks([k], ["pooled"])
+        fax.set_ylim(k + max(0.7, 0.03 * k), -0.7)
+        fax.set_ylabel(f"{k} polytopes, by estimate")
     if log:
         _log_axis(fax, lo_ax, hi_ax)
     fax.set_xlim(lo_ax, hi_ax)
@@ -444,7 +473,8 @@ def claim_evidence(rows: Sequence[Mapping], pooled: tuple[float, float, float], 
         ax.set_xlabel(xlabel)
         _reference_lines(ax, null=null, claimed=claimed, writeup=writeup, margin=margin, band=band, clip=clip)
     fax.grid(axis="y", visible=False)
-    fax.set_title("per polytope" if rows else "per polytope: none (no per-polytope estimate)", loc="left")
+    fax.set_title(("per polytope" if labelled else f"per polytope ({k}, sorted)") if rows
+                  else "per polytope: none (no per-polytope estimate)", loc="left")
 
     h_lo, h_hi = lo_ax, hi_ax
     if vals.size:
