@@ -12,15 +12,26 @@ CLAIMS = [
           requires=(f"{short}-mesa",))
     for short, model in VARIANTS.items()
 ]
-EXPECTED = {"30x10": {
-    "hard-center-suppressed": "supported",
-    "l1(0.001)-center-suppressed": "not supported",
-    "l1(0.01)-center-suppressed": "not supported",
-    "l1(0.1)-center-suppressed": "not supported",
-    "soft(0.1)-center-suppressed": "supported",
-    "soft(0.5)-center-suppressed": "supported",
-    "soft(1)-center-suppressed": "supported",
-}}
+EXPECTED = {
+    "2x150": {
+        "hard-center-suppressed": "supported",
+        "l1(0.001)-center-suppressed": "not supported",
+        "l1(0.01)-center-suppressed": "not supported",
+        "l1(0.1)-center-suppressed": "not supported",
+        "soft(0.1)-center-suppressed": "supported",
+        "soft(0.5)-center-suppressed": "not supported",
+        "soft(1)-center-suppressed": "not supported",
+    },
+    "30x10": {
+        "hard-center-suppressed": "supported",
+        "l1(0.001)-center-suppressed": "not supported",
+        "l1(0.01)-center-suppressed": "not supported",
+        "l1(0.1)-center-suppressed": "not supported",
+        "soft(0.1)-center-suppressed": "supported",
+        "soft(0.5)-center-suppressed": "supported",
+        "soft(1)-center-suppressed": "supported",
+    },
+}
 COUNTER = {
     c.id: Counter(make_false=assign(c.statistic.model, "center_active_absw", lambda r: r["center_inactive_absw"] * 2),
                   make_true=assign(c.statistic.model, "center_active_absw", lambda r: r["center_inactive_absw"] / 100),

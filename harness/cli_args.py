@@ -197,7 +197,7 @@ def validate_bench(args: argparse.Namespace) -> None:
     parts = [t.strip() for t in args.sizes.split(",")]
     m = re.fullmatch(r"([0-9]+)[xX]([0-9]+)", args.study.strip())
     if not all(re.fullmatch(r"[0-9]+", t) for t in parts) or not m:
-        raise HarnessError("--sizes takes numbers like 8,32,128 and --study takes SEEDSxPOLYTOPES like 30x10")
+        raise HarnessError("--sizes takes numbers like 8,32,128 and --study takes SEEDSxPOLYTOPES like 2x150")
     args.sizes = [int(t) for t in parts]
     args.study = (int(m.group(1)), int(m.group(2)))
     if min(args.sizes) < 1 or args.reference_models < 1 or min(args.study) < 1:

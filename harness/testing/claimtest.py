@@ -40,7 +40,7 @@ class Counter:
 
 
 def size_label(seeds: int, polytopes: int) -> str:
-    """The key of a claim file's EXPECTED for a study of `seeds` per polytope: "30x10"."""
+    """The key of a claim file's EXPECTED for a study of `seeds` per polytope: "2x150"."""
     return f"{seeds}x{polytopes}"
 
 
@@ -60,7 +60,7 @@ def figures(v: Verdict) -> str:
 def assert_verdict(claim: Claim, expected: dict, verdicts: dict[str, Verdict], size: str,
                    record: Callable[[str, object], None] | None = None) -> None:
     """Passes when the verdict is the one recorded for this study size (expected maps a size
-    like "30x10" to a verdict word, or to {claim id: word} for a file of several claims).
+    like "2x150" to a verdict word, or to {claim id: word} for a file of several claims).
     A recorded verdict that is not positive shows as xfail with the measured figures; any
     change of verdict fails."""
     v = verdicts[claim.id]

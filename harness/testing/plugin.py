@@ -125,7 +125,7 @@ def verdicts(claim_study: ClaimStudy) -> dict[str, Verdict]:
 
 @pytest.fixture(scope="module")
 def size(claim_study: ClaimStudy) -> str:
-    """The study's size as an EXPECTED key: "30x10" (seeds per polytope x polytopes)."""
+    """The study's size as an EXPECTED key: "2x150" (seeds per polytope x polytopes)."""
     return claim_study.size
 
 
@@ -310,7 +310,7 @@ def _expected(module, name: str, declared: list[Claim]) -> dict:
     from harness.analysis.verdicts import VERDICTS
 
     expected = getattr(module, "EXPECTED", None)
-    example = '{"30x10": "supported"}' if name == "CLAIM" else '{"30x10": {"<claim id>": "supported"}}'
+    example = '{"2x150": "supported"}' if name == "CLAIM" else '{"2x150": {"<claim id>": "supported"}}'
     if not isinstance(expected, dict):
         raise pytest.Collector.CollectError(f"{module.__name__} declares {name} but no EXPECTED dict such as {example}")
     ids = {c.id for c in declared}
