@@ -67,32 +67,39 @@ def _arch(v: Variant) -> Arch:
 
 def measure_runs(specs: list[RunSpec], params: dict[str, np.ndarray], tasks: dict[int, TaskData],
                  measure_cfg: Measure = Measure()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run rows and point rows for trained runs (params stacked in the order of specs)."""
-    rows, pts = [], []
+    """Run rows and point rows for trained runs (params stacked in the order of specs).
+    Built a column at a time per architecture (a multiverse re-measures every run of the study
+    twice: row by row this was as slow as the measuring itself)."""
+    keys = [s.key for s in specs]
     groups: dict[Arch, list[int]] = {}
     for i, s in enumerate(specs):
         groups.setdefault(_arch(s.variant), []).append(i)
+    run_parts, pt_parts = [], []
     for arch, idx in groups.items():
         sub = {k: v[idx] for k, v in params.items()}
         cols, points = measure(sub, arch, [tasks[specs[i].polytope] for i in idx], specs[idx[0]].protocol,
                                measure_cfg)
-        for j, i in enumerate(idx):
-            s = specs[i]
-            row = dict(zip(RUN_ID_COLUMNS, (s.key, s.variant.name, s.variant.arch, s.variant.p, s.variant.reg,
-                                            s.variant.lam, s.polytope, s.seed), strict=True))
-            row.update({c: cols[c][j].item() if hasattr(cols[c][j], "item") else cols[c][j]
-                        for c in RUN_MEASURE_COLUMNS})
-            for k in PARAM_NAMES:
-                val = params[k][i]
-                row[f"param_{k}"] = val.ravel().tolist() if val.ndim else float(val)
-            rows.append(row)
-            n_pts = points["grad_norm"].shape[1]
-            pts.append(pd.DataFrame({"key": s.key, "point": np.arange(n_pts, dtype=np.int32),
-                                     "grad_norm": points["grad_norm"][j], "distance": points["distance"][j],
-                                     "region": pd.Categorical.from_codes(points["region"][j], REGIONS)}))
-    order = {s.key: i for i, s in enumerate(specs)}
-    runs = pd.DataFrame(rows).sort_values("key", key=lambda k: k.map(order)).reset_index(drop=True)
-    return runs, pd.concat(pts, ignore_index=True)[POINT_COLUMNS]
+        sp = [specs[i] for i in idx]
+        ids = ([keys[i] for i in idx], [s.variant.name for s in sp], [s.variant.arch for s in sp],
+               np.array([s.variant.p for s in sp], dtype=float), [s.variant.reg for s in sp],
+               np.array([s.variant.lam for s in sp], dtype=float), np.array([s.polytope for s in sp], dtype=np.int64),
+               np.array([s.seed for s in sp], dtype=np.int64))
+        frame = {"_order": np.asarray(idx), **dict(zip(RUN_ID_COLUMNS, ids, strict=True))}
+        for c in RUN_MEASURE_COLUMNS:
+            v = np.asarray(cols[c])
+            frame[c] = v.astype(object) if v.dtype.kind == "U" else v
+        for k in PARAM_NAMES:
+            val = np.asarray(sub[k])
+            frame[f"param_{k}"] = list(val.reshape(len(idx), -1).tolist()) if val.ndim > 1 else val.astype(float)
+        run_parts.append(pd.DataFrame(frame))
+        n, n_pts = points["grad_norm"].shape
+        pt_parts.append(pd.DataFrame({
+            "key": np.repeat(np.array(frame["key"], dtype=object), n_pts),
+            "point": np.tile(np.arange(n_pts, dtype=np.int32), n), "grad_norm": points["grad_norm"].ravel(),
+            "distance": points["distance"].ravel(),
+            "region": pd.Categorical.from_codes(points["region"].ravel(), REGIONS)}))
+    runs = pd.concat(run_parts, ignore_index=True).sort_values("_order", kind="stable")
+    return runs.drop(columns="_order").reset_index(drop=True), pd.concat(pt_parts, ignore_index=True)[POINT_COLUMNS]
 
 
 def params_from_rows(runs: pd.DataFrame, protocol: Protocol) -> dict[str, np.ndarray]:
