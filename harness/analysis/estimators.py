@@ -176,6 +176,50 @@ def agreeing_interval(k: int, g: int) -> stats.Interval:
     return stats.proportion_ci(k, g)
 
 
+@dataclass(frozen=True)
+class EmptyShare:
+    """How many units a zero count left undefined (units.Empty: `model`'s `column`, for want
+    of `what`), as an outcome: `n_empty` of the `n` units that passed the inclusion rule, on
+    `polytopes_empty` of `n_polytopes` polytopes, and the mean over polytopes of each one's
+    share, with its 95% interval on the polytope shares (stats.mean_interval; Wilson's over
+    polytopes when every unit agrees, as `agreement`), clipped to [0, 1]."""
+
+    model: str
+    column: str
+    what: str
+    unit: str
+    n_empty: int
+    n: int
+    polytopes_empty: int
+    n_polytopes: int
+    share: float
+    ci: stats.Interval
+    method: str
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "column": self.column, "what": self.what, "unit": self.unit,
+                "n_empty": self.n_empty, "n": self.n, "polytopes_empty": self.polytopes_empty,
+                "n_polytopes": self.n_polytopes, "share": self.share, "ci_low": self.ci.low, "ci_high": self.ci.high,
+                "method": self.method}
+
+
+def empty_share(e) -> EmptyShare:
+    """The outcome of a units.Empty: count, share on polytopes and its interval."""
+    flag = np.asarray(e.empty, dtype=float)
+    poly = np.asarray(e.polytope)
+    g = int(np.unique(poly).size)
+    hit = int(np.unique(poly[flag == 1.0]).size)
+    if flag.size and all_agree(flag):
+        share, method = float(flag[0]), "all units agree: Wilson interval, n = polytopes"
+        ci = agreeing_interval(g if share == 1.0 else 0, g)
+    else:
+        m = stats.mean_interval(flag, poly)
+        share, method, ci = m.estimate, m.method, stats.Interval(m.ci.low, m.ci.high)
+    ci = stats.Interval(min(max(ci.low, 0.0), 1.0), min(max(ci.high, 0.0), 1.0))  # a share's interval, in [0, 1]
+    return EmptyShare(e.model, e.column, e.what, e.unit, int(flag.sum()), int(flag.size), hit, g, float(share),
+                      ci, method)
+
+
 def agreeing_replicates(rep: Replicates, sums: Mapping[str, np.ndarray], count: np.ndarray,
                         null: float) -> Replicates:
     """`rep` with `agreement` in each resampled study where every unit is 1 (sums "ones") or

@@ -26,7 +26,7 @@ from scipy import stats as sps
 
 from harness.analysis import estimators, stats
 from harness.analysis.estimators import Estimate, Replicates
-from harness.analysis.units import Units
+from harness.analysis.units import FLOORS, FloorSensitivity, Units, floored, refloor
 
 # One run's values, as `reference.reproduce` gives them: model -> run-table column -> value
 # (and "grad_norms" -> region -> per-point gradient norms).
@@ -118,6 +118,19 @@ class Statistic(ABC):
     def extra_detail(self, table: pd.DataFrame) -> dict:
         """Figures beside the estimate that a verdict's detail shows."""
         return {}
+
+    def floor_sensitivity(self, table: pd.DataFrame, null: float, n_boot: int, seed: int) -> FloorSensitivity | None:
+        """The estimate with the ratio floor at each of units.FLOORS: this statistic's own
+        `estimate` on its units re-floored (units.refloor); None unless its units are floored
+        log ratios (units.log_ratios)."""
+        if not floored(table):
+            return None
+        estimates, shares = [], []
+        for floor in FLOORS:
+            t = refloor(table, floor)
+            estimates.append(float(self.estimate(t, null, n_boot, np.random.default_rng(seed)).value))
+            shares.append(float(t["at_floor"].mean()))
+        return FloorSensitivity(FLOORS, tuple(estimates), tuple(shares))
 
     def cell_columns(self, table: pd.DataFrame) -> dict[str, np.ndarray]:
         """Per-unit columns besides "v" (the value) that `replicate` sums per cell."""

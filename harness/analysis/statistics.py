@@ -24,13 +24,13 @@ from harness.analysis.units import (
     RATIO_FLOOR,
     RULES,
     Units,
-    at_floor,
-    defined,
+    empties,
     floor_ratio,
     included,
-    log_ratio,
+    log_ratios,
     paired,
     runs_of,
+    with_counts,
 )
 
 __all__ = ["ALPHA", "RATIO_FLOOR", "RULES", "Run", "Units", "included", "Statistic", "MeanStatistic", "LogStatistic",
@@ -64,8 +64,13 @@ class _PairedColumn:
 
     def paired_values(self, runs: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
         """(pairs table, first model's values, second's, pairs excluded)."""
-        t, n_ex = paired(runs, *self.pair, rule, [self.column])
+        t, n_ex = paired(runs, *self.pair, rule, with_counts(runs, [self.column]))
         return t, t[f"{self.column}_a"].to_numpy(float), t[f"{self.column}_b"].to_numpy(float), n_ex
+
+    def empty(self, t: pd.DataFrame) -> tuple:
+        """The pairs where either model's column is undefined for want of units (units.Empty)."""
+        first, second = self.pair
+        return empties(t, [(first, self.column, "_a"), (second, self.column, "_b")], "pair")
 
 
 class _TwoColumns:
@@ -97,6 +102,10 @@ class _TwoColumns:
         first, second = self.column_pair
         return r, r[first].to_numpy(float), r[second].to_numpy(float), n_ex
 
+    def empty(self, r: pd.DataFrame) -> tuple:
+        """The runs where a column is undefined for want of units (units.Empty)."""
+        return empties(r, [(self.model, c, "") for c in self.column_pair], "run")
+
 
 @dataclass(frozen=True)
 class PairedRatio(_PairedColumn, LogStatistic):
@@ -117,8 +126,8 @@ class PairedRatio(_PairedColumn, LogStatistic):
 
     def units(self, runs, points, rule) -> Units:
         t, num, den, n_ex = self.paired_values(runs, rule)
-        return defined(t["polytope"], t["seed"], log_ratio(num, den), n_ex, f"pairs with an undefined {self.column}",
-                       at_floor(num, den))
+        return log_ratios(t["polytope"], t["seed"], [(num, den)], n_ex, f"pairs with an undefined {self.column}",
+                          self.empty(t))
 
     def seed_zero(self, run: Run) -> float | None:
         return floor_ratio(run[self.num][self.column], run[self.den][self.column])
@@ -144,7 +153,7 @@ class PairedDiff(_PairedColumn, MeanStatistic):
     def units(self, runs, points, rule) -> Units:
         t, a, b, n_ex = self.paired_values(runs, rule)
         v = a - b
-        return Units(pd.DataFrame({"polytope": t["polytope"], "seed": t["seed"], "value": v}), n_ex)
+        return Units(pd.DataFrame({"polytope": t["polytope"], "seed": t["seed"], "value": v}), n_ex, empty=self.empty(t))
 
     def seed_zero(self, run: Run) -> float | None:
         return float(run[self.a][self.column]) - float(run[self.b][self.column])
@@ -169,7 +178,7 @@ class WithinDiff(_TwoColumns, MeanStatistic):
     def units(self, runs, points, rule) -> Units:
         r, after, before, n_ex = self.run_values(runs, rule)
         v = after - before
-        return Units(pd.DataFrame({"polytope": r["polytope"], "seed": r["seed"], "value": v}), n_ex)
+        return Units(pd.DataFrame({"polytope": r["polytope"], "seed": r["seed"], "value": v}), n_ex, empty=self.empty(r))
 
     def seed_zero(self, run: Run) -> float | None:
         return float(run[self.model][self.after]) - float(run[self.model][self.before])
@@ -195,7 +204,7 @@ class RatioOfMeans(_PairedColumn, RatioStatistic):
     def units(self, runs, points, rule) -> Units:
         t, a, b, n_ex = self.paired_values(runs, rule)
         return Units(pd.DataFrame({"polytope": t["polytope"], "seed": t["seed"], "value": a - b,
-                                   "num": a, "den": b}), n_ex)
+                                   "num": a, "den": b}), n_ex, empty=self.empty(t))
 
     def seed_zero(self, run: Run) -> float | None:
         num, den = float(run[self.num][self.column]), float(run[self.den][self.column])
@@ -219,8 +228,8 @@ class WithinRatio(_TwoColumns, LogStatistic):
 
     def units(self, runs, points, rule) -> Units:
         r, num, den, n_ex = self.run_values(runs, rule)
-        return defined(r["polytope"], r["seed"], log_ratio(num, den), n_ex,
-                       f"runs with an undefined {self.num_col} or {self.den_col}", at_floor(num, den))
+        return log_ratios(r["polytope"], r["seed"], [(num, den)], n_ex,
+                          f"runs with an undefined {self.num_col} or {self.den_col}", self.empty(r))
 
     def seed_zero(self, run: Run) -> float | None:
         return floor_ratio(run[self.model][self.num_col], run[self.model][self.den_col])
@@ -256,11 +265,14 @@ class PairedWithinRatio(LogStatistic):
         return f"{self.num_col} / {self.den_col}: {self.a} over {self.b}"
 
     def units(self, runs, points, rule) -> Units:
-        t, n_ex = paired(runs, self.a, self.b, rule, [self.num_col, self.den_col])
-        side = {m: (t[f"{self.num_col}_{m}"].to_numpy(float), t[f"{self.den_col}_{m}"].to_numpy(float)) for m in "ab"}
-        v = log_ratio(*side["a"]) - log_ratio(*side["b"])
-        return defined(t["polytope"], t["seed"], v, n_ex, f"pairs with an undefined {self.num_col} or {self.den_col}",
-                       at_floor(*side["a"]) | at_floor(*side["b"]))
+        t, n_ex = paired(runs, self.a, self.b, rule, with_counts(runs, [self.num_col, self.den_col]))
+        (a_num, a_den), (b_num, b_den) = ((t[f"{self.num_col}_{m}"].to_numpy(float), t[f"{self.den_col}_{m}"].to_numpy(float))
+                                          for m in "ab")
+        # log(a_num / a_den) - log(b_num / b_den), as a sum of floored log ratios
+        empty = empties(t, [(m, c, f"_{s}") for s, m in (("a", self.a), ("b", self.b))
+                            for c in (self.num_col, self.den_col)], "pair")
+        return log_ratios(t["polytope"], t["seed"], [(a_num, a_den), (b_den, b_num)], n_ex,
+                          f"pairs with an undefined {self.num_col} or {self.den_col}", empty)
 
     def seed_zero(self, run: Run) -> float | None:
         return (floor_ratio(run[self.a][self.num_col], run[self.a][self.den_col])

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import stats
-from harness.analysis.estimators import agreement, all_agree, decision_p
+from harness.analysis.estimators import EmptyShare, agreement, all_agree, decision_p, empty_share
 from harness.analysis.statistics import ALPHA, RULES, Statistic, Units
+from harness.analysis.units import FloorSensitivity
 from harness.errors import HarnessError
 from harness.jsonable import jsonable
 
@@ -153,7 +154,7 @@ class Gate:
 _EXPORTED = ("id", "sentence", "kind", "verdict", "estimate", "ci_low", "ci_high", "p_value", "p_adj", "null",
              "claimed", "writeup", "writeup_percentile", "n_runs", "n_polytopes", "n_seeds", "n_excluded", "rule",
              "statistic", "note", "margin", "p_equivalent", "p_beyond_margin", "band", "ci_label", "detail",
-             "per_polytope")
+             "per_polytope", "floor_sensitivity", "empty")
 # What the interval is: each claim's own, not adjusted for the family as its word is (Holm).
 CI_LABEL = "95% CI (unadjusted)"
 
@@ -164,7 +165,11 @@ class Verdict:
     row): the estimate and its 95% interval `ci` on the reported scale, the p of the claim's
     test and its Holm-adjusted p, the verdict word and, when a required claim failed, the
     `gate`; a magnitude claim's `band` (Claim.band). `unit_values` are the per-unit values
-    on the reported scale (figures, seed 0)."""
+    on the reported scale (figures, seed 0).
+    `floor_sensitivity`: a floored ratio's estimate at other ratio floors (units.FloorSensitivity;
+    None for other statistics). `empty`: per model and column that a zero count can leave
+    undefined (no active unit at the centre), how many units it did (estimators.EmptyShare):
+    an outcome shown beside the estimate, which leaves those units out."""
 
     id: str
     sentence: str
@@ -193,6 +198,8 @@ class Verdict:
     detail: dict = field(default_factory=dict)
     per_polytope: tuple = ()
     unit_values: np.ndarray = field(default=None, compare=False)
+    floor_sensitivity: FloorSensitivity | None = None
+    empty: tuple[EmptyShare, ...] = ()
 
     @property
     def ci_low(self) -> float:
@@ -215,6 +222,8 @@ class Verdict:
     def as_dict(self) -> dict:
         out = {k: getattr(self, k) for k in _EXPORTED}
         out["per_polytope"] = [dict(r) for r in self.per_polytope]
+        out["floor_sensitivity"] = None if self.floor_sensitivity is None else self.floor_sensitivity.as_dict()
+        out["empty"] = [e.as_dict() for e in self.empty]
         return jsonable(out)
 
     def __repr__(self) -> str:
@@ -248,6 +257,7 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
     n, null, nan = len(t), claim.null_value, float("nan")
     detail: dict = {}
     p_eq = p_beyond = None
+    floors = None
     if n < 2:
         est, ci, p = nan, stats.Interval(nan, nan), nan
         note = f"only {n} usable runs: nothing to test"
@@ -269,6 +279,7 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
             # a decided outcome is the word's, or (not significant after Holm) `_raw_side`'s; an undecided one says why
             note = _join(e.note, u.excluded_why, eq.note if eq.outcome == "undecided" else "")
         detail.update(st.extra_detail(t))
+        floors = st.floor_sensitivity(t, null, n_boot, seed)
     unit_values = st.unit_values(t)
     wpct = stats.percentile_of(claim.writeup, unit_values) if (claim.writeup is not None and n) else nan
     return Verdict(
@@ -279,7 +290,8 @@ def assess(claim: Claim, units: Units, rule: str, n_boot: int = N_BOOT, seed: in
         n_excluded=u.n_excluded, rule=rule, statistic=st.describe(), note=note, margin=claim.margin,
         p_equivalent=None if p_eq is None else float(p_eq), p_beyond_margin=None if p_beyond is None else float(p_beyond),
         band=claim.band, detail=detail,
-        per_polytope=st.per_polytope(t) if n else (), unit_values=unit_values)
+        per_polytope=st.per_polytope(t) if n else (), unit_values=unit_values, floor_sensitivity=floors,
+        empty=tuple(empty_share(e) for e in u.empty))
 
 
 def decide(claim: Claim, v: Verdict, p_adj: float, others: dict[str, Verdict] | None = None) -> Verdict:
