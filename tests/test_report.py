@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import markupsafe
@@ -12,6 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.analysis.estimators import EmptyShare
+from harness.analysis.stats import Interval
+from harness.analysis.units import FLOORS, FloorSensitivity
 from harness.analysis.verdicts import VERDICT_MEANINGS, VERDICTS
 from harness.claims import Claim, RunMean, Slope, evaluate_all, load_claims
 from harness.config import Protocol
@@ -19,8 +23,8 @@ from harness.render import figures
 from harness.render.figures import VERDICT_COLORS
 from harness.render.format import fmt, fmt_ci, fmt_p, fmt_pct
 from harness.render.page import Figure, Section, Table
-from harness.render.report import BADGE, write_report
-from harness.render.text import verdict_row, verdict_table_markdown
+from harness.render.report import BADGE, render, write_report
+from harness.render.text import caveats, verdict_row, verdict_table_markdown
 from harness.runs.provenance import provenance
 from harness.runs.store import Store
 from harness.runs.study import EnsureStats, Study, ensure
@@ -61,7 +65,7 @@ def built(tmp_path_factory):
     prov = provenance(study, store, "cpu", stats, 1.5)
     path = write_report(root / "out", study, runs, points, claims, verdicts, prov, sections=[extra])
     return {"path": path, "html": path.read_text(encoding="utf-8"), "verdicts": verdicts, "runs": runs,
-            "prov": prov, "root": root}
+            "prov": prov, "root": root, "study": study, "points": points, "claims": claims}
 
 
 # -- structure ---------------------------------------------------------------------------------
@@ -158,6 +162,29 @@ def test_fmt_decimals_and_pct():
     assert fmt(0.98765, decimals=3) == "0.988" and fmt(12345.6, decimals=1) == "12,345.6"
     assert fmt(float("nan"), decimals=2) == "n/a" and fmt(7, decimals=2) == "7"
     assert fmt_pct(0.388) == "38.8%" and fmt_pct(1 / 3, 2) == "33%" and fmt_pct(float("nan")) == "n/a"
+
+
+def test_a_verdicts_caveats_are_on_its_headline_row_card_and_under_its_terminal_row(built):
+    """The estimate at other ratio floors and the units with none to average (issue 12.9), as
+    analysis computed them: the same lines under the terminal row and in the page's headline
+    row, and on the claim's card."""
+    old = next(v for v in built["verdicts"] if v.id == "center-weight-70x")
+    floors = FloorSensitivity(FLOORS, (575.0, 3544.0, 15672.0, 54598.0), (0.84, 0.72, 0.57, 0.52))
+    empty = (EmptyShare("lp", "center_active_absw", "no active unit at the centre", "pair", 14, 115, 8, 10, 0.119,
+                        Interval(0.03, 0.207), "t-test on 10 polytope means"),)
+    v = replace(old, floor_sensitivity=floors, empty=empty)
+    lines = caveats(v)
+    assert len(lines) == 2 and "575 / 3,540 / 15,700 / 54,600" in lines[0] and "set by the floor" in lines[0]
+    assert "lp in 14 of 115 pairs, on 8 of 10 polytopes (11.9% [3%, 20.7%]" in lines[1]
+    row = verdict_row(v)
+    assert row.split("\n")[1:] == [f"{' ' * 31}{line}" for line in lines]
+    verdicts = [v if x.id == v.id else x for x in built["verdicts"]]
+    html = render(built["study"], built["runs"], built["points"], built["claims"], verdicts, built["prov"])
+    page_row = re.search(rf'<a href="#{anchor(v.id)}">.*?</tr>', html, flags=re.DOTALL).group(0)
+    card = html.split(f'id="{anchor(v.id)}"', 1)[1].split("</section>", 1)[0]
+    for line in lines:
+        assert str(markupsafe.escape(line)) in page_row and str(markupsafe.escape(line)) in card, line
+    assert "estimate at other ratio floors" in card and "no units to average" in card
 
 
 def test_a_verdict_prints_the_same_numbers_in_the_terminal_and_on_the_page(built):

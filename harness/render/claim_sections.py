@@ -14,6 +14,7 @@ from harness.analysis.verdicts import VERDICTS, Claim, Verdict
 from harness.render import figures as figs
 from harness.render.format import fmt, fmt_ci, fmt_p, ordinal, slug
 from harness.render.page import Figure
+from harness.render.text import caveats, empty_text, floor_text
 
 # One CSS class per verdict word (coloured from figures.VERDICT_COLORS); the word itself is always printed too.
 BADGE = {word: "v-" + re.sub(r"[^a-z]+", "-", word) for word in VERDICTS}
@@ -48,7 +49,7 @@ def _rows(verdicts: Sequence[Verdict]) -> list[dict]:
         "ci": fmt_ci(v.ci_low, v.ci_high) if math.isfinite(v.estimate) else "",
         "n_runs": v.n_runs, "n_polytopes": v.n_polytopes, "n_seeds": v.n_seeds, "n_excluded": v.n_excluded,
         "p_adj": fmt_p(v.p_adj), "verdict": v.verdict or "untested", "badge": BADGE.get(v.verdict, "v-none"),
-        "percentile": ordinal(v.writeup_percentile),
+        "percentile": ordinal(v.writeup_percentile), "caveats": caveats(v),
     } for v in verdicts]
 
 
@@ -177,6 +178,10 @@ def _facts(c: Claim | None, v: Verdict, group: str, words: Mapping[str, str]) ->
         facts.append(("polytopes at the extremes", extremes))
     if v.note:
         facts.append(("note", v.note))
+    if v.floor_sensitivity is not None:
+        facts.append(("estimate at other ratio floors", floor_text(v.floor_sensitivity)))
+    if v.empty:
+        facts.append(("no units to average", empty_text(v.empty)))
     facts += [(DETAIL_LABELS.get(k, k.replace("_", " ")), _detail_value(k, val))
               for k, val in v.detail.items() if k not in ("test", "beyond_margin_p") and not (isinstance(val, str) and val in v.note)]
     if c is not None and c.source:
