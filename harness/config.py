@@ -3,6 +3,7 @@ registry of model variants. Every protocol constant lives here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -258,7 +259,17 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        blob = json.dumps({"variant": self.variant.key_dict(), "protocol": self.protocol.as_dict(),
-                           "polytope": self.polytope, "seed": self.seed, "engine": ENGINE_VERSION},
-                          sort_keys=True)
+        """The store key: sha256 of the sorted JSON of variant, protocol, polytope, seed and
+        engine version. The protocol's and variant's JSON are made once per value (_json_of):
+        dataclasses.asdict on every key was a third of a large study's bookkeeping."""
+        blob = (f'{{"engine": {json.dumps(ENGINE_VERSION)}, "polytope": {json.dumps(self.polytope)}, '
+                f'"protocol": {_json_of(self.protocol)}, "seed": {json.dumps(self.seed)}, '
+                f'"variant": {_json_of(self.variant)}}}')
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=256)
+def _json_of(part: Protocol | Variant) -> str:
+    """json.dumps(..., sort_keys=True) of a protocol's as_dict or a variant's key_dict: the
+    pieces RunSpec.key nests, exactly as json.dumps of the whole would write them."""
+    return json.dumps(part.as_dict() if isinstance(part, Protocol) else part.key_dict(), sort_keys=True)

@@ -171,3 +171,20 @@ def test_export_and_the_report_write_runs_csv_safely(tmp_path, small, monkeypatc
     monkeypatch.setattr(report, "render", lambda *args, **kwargs: "")
     report.write_report(tmp_path / "page", small, runs, points, [], [], {})
     assert ",'=1+1," in (tmp_path / "page" / "runs.csv").read_text()
+
+
+def test_run_keys_are_the_sorted_json_hash_they_always_were():
+    """RunSpec.key builds its JSON from cached pieces (speed): it must equal the sha256 of
+    json.dumps of the whole, sorted, as before, or every stored run would be orphaned."""
+    import hashlib
+    import json
+
+    from harness.config import ENGINE_VERSION, VARIANTS, Protocol, RunSpec
+
+    for v in VARIANTS.values():
+        for protocol in (Protocol(), Protocol(epochs=50, lr=3e-3)):
+            for polytope, seed in ((0, 0), (149, 1), (123456, 29)):
+                spec = RunSpec(v, polytope, seed, protocol)
+                blob = json.dumps({"variant": v.key_dict(), "protocol": protocol.as_dict(), "polytope": polytope,
+                                   "seed": seed, "engine": ENGINE_VERSION}, sort_keys=True)
+                assert spec.key == hashlib.sha256(blob.encode()).hexdigest()[:24]
