@@ -63,6 +63,7 @@ def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, key, epochs, kind, p, reg, lam
     sc[2] = evec[0]
     is_lp = kind == _LP
     p_one = p == ONE
+    p_two = p == TWO
     inv_p = ONE / p
     inv_b = np.full(1, 1.0 / batch, F)[0]
     perm = np.empty(X.shape[0], dtype=np.int64)
@@ -110,11 +111,21 @@ def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, key, epochs, kind, p, reg, lam
                             srat += aa[j] * inv_m
                         s = m_ * (srat + eps) + sc[0]
                     else:
-                        for j in range(H):
-                            srat += (aa[j] * inv_m) ** p
+                        if p_two:  # r * r, not pow: the per-unit pow was 4/5 of an Lp2 run
+                            for j in range(H):
+                                r = aa[j] * inv_m
+                                srat += r * r
+                        else:
+                            for j in range(H):
+                                srat += (aa[j] * inv_m) ** p
                         tt = srat + eps
-                        s = m_ * tt ** inv_p + sc[0]
-                        tq = tt ** (inv_p - ONE)
+                        if p_two:
+                            root = math.sqrt(tt)
+                            s = m_ * root + sc[0]
+                            tq = ONE / root
+                        else:
+                            s = m_ * tt ** inv_p + sc[0]
+                            tq = tt ** (inv_p - ONE)
                 else:
                     s = sc[0]
                     for j in range(H):
@@ -142,6 +153,12 @@ def _train_one(W1, b1, w, bvec, cvec, evec, X, Y, key, epochs, kind, p, reg, lam
                             on = z[j] > ZERO
                             gw[j] += (ds * hh[j] * sgnw[j]) if on else ZERO
                             dzv[j] = (ds * absw[j]) if on else ZERO
+                    elif p_two:  # ds/da_i = T^(-1/2) a_i / M: no pow in the loop, so it vectorises
+                        for j in range(H):
+                            da = ds * tq * (aa[j] * inv_m)
+                            on = z[j] > ZERO
+                            gw[j] += (da * hh[j] * sgnw[j]) if on else ZERO
+                            dzv[j] = (da * absw[j]) if on else ZERO
                     else:
                         for j in range(H):
                             da = ds * tq * (aa[j] * inv_m) ** (p - ONE)
