@@ -27,7 +27,7 @@ def key_engine(variant: Variant) -> str:
 # The default study, in seeds per polytope and polytopes: what `harness report`, `make report`,
 # `pytest claims` and a claim file's EXPECTED key "2x150" mean when no size is given. The CLI's
 # defaults, Study.of's and the pytest plugin's read these two names (the Makefile passes none).
-# Polytope-heavy by design (README, "How large a study"): the polytope is the independent unit
+# Polytope-heavy by design (README, "Designs and sequential studies"): the polytope is the independent unit
 # and costs next to nothing to draw, a seed costs a training run, so Cochran's two-stage
 # allocation n* = sqrt(c_polytope s_w^2 / (c_run s_b^2)) (analysis/design.py, on the variance
 # components of the 30 x 10 pilot) is below 2 for nearly every claim; 2 is the floor that keeps
