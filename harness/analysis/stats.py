@@ -27,10 +27,6 @@ from statsmodels.stats.weightstats import DescrStatsW
 # stat(weights (B, n), data (n, k)) -> (B,): a statistic of the data under each row of weights.
 Stat = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-# diptest reports tiny p-values as 0.0 (diptest issue #45) and very unimodal samples as 1.0;
-# either end turns a Stouffer z into +-inf (and inf - inf into NaN), so p is clipped first.
-P_FLOOR = 1e-16
-
 # Without a Generator the bootstrap is seeded, not drawn from fresh entropy: same data, same report.
 _DEFAULT_SEED = 0
 
@@ -110,18 +106,6 @@ class EquivalenceResult(_Result):
 
 
 @dataclass(frozen=True)
-class DipResult(_Result):
-    """Per-run dip tests and their summary over runs."""
-
-    share_multimodal: float
-    ci: Interval
-    combined_p: float
-    n_runs: int
-    dips: np.ndarray = field(repr=False, compare=False)  # (runs,)
-    p_values: np.ndarray = field(repr=False, compare=False)  # (runs,)
-
-
-@dataclass(frozen=True)
 class SlopeResult(_Result):
     """The fixed slope of a random-intercept model, with the checks statsmodels #10239 calls for."""
 
@@ -179,61 +163,6 @@ def ratio_of_means(num_col: int = 0, den_col: int = 1) -> Stat:
             return (weights @ data[:, num_col]) / (weights @ data[:, den_col])
 
     return stat
-
-
-def _cluster_matrix(clusters: np.ndarray) -> np.ndarray:
-    """(G, n) indicator of which unit is in which cluster."""
-    _, inv = np.unique(np.asarray(clusters), return_inverse=True)
-    m = np.zeros((inv.max() + 1, inv.size))
-    m[inv, np.arange(inv.size)] = 1.0
-    return m
-
-
-def _cluster_means(weights: np.ndarray, x: np.ndarray, m: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Mean of cluster means under two-level weights (B, n): a cluster drawn c times carries
-    total weight c * n_g (its units resampled n_g times per draw), so it counts c times."""
-    wg = weights @ m.T  # (B, G)
-    sg = (weights * x) @ m.T
-    c = wg / sizes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mg = np.where(wg > 0, sg / np.where(wg > 0, wg, 1.0), 0.0)
-    return (c * mg).sum(axis=1) / c.sum(axis=1)
-
-
-def mean_of_cluster_means(clusters: np.ndarray, col: int = 0) -> Stat:
-    """Stat: the mean over clusters (polytopes) of each cluster's mean of data[:, col], the
-    quantity cluster_mean_test tests, so estimate, interval and p describe one number.
-    `clusters` (n,) must be aligned with the data rows."""
-    m = _cluster_matrix(clusters)
-    sizes = m.sum(axis=1)
-
-    def stat(weights: np.ndarray, data: np.ndarray) -> np.ndarray:
-        return _cluster_means(weights, data[:, col], m, sizes)
-
-    return stat
-
-
-def ratio_of_cluster_means(clusters: np.ndarray, num_col: int = 0, den_col: int = 1) -> Stat:
-    """Stat: mean_of_cluster_means(num) / mean_of_cluster_means(den): above 1 exactly when
-    the mean of cluster-mean differences (what cluster_mean_test tests) is above 0."""
-    m = _cluster_matrix(clusters)
-    sizes = m.sum(axis=1)
-
-    def stat(weights: np.ndarray, data: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _cluster_means(weights, data[:, num_col], m, sizes) / _cluster_means(weights, data[:, den_col], m, sizes)
-
-    return stat
-
-
-def _weighted_slope(weights: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Stat: weighted least-squares slope of data[:, 1] on data[:, 0], shape (B,)."""
-    x = data[:, 0] - data[:, 0].mean()  # centring changes no slope, only the rounding
-    y = data[:, 1] - data[:, 1].mean()
-    total = weights.sum(axis=1)
-    mx, my = weights @ x / total, weights @ y / total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (weights @ (x * y) / total - mx * my) / (weights @ (x * x) / total - mx * mx)
 
 
 def cluster_bootstrap(data: np.ndarray, clusters: np.ndarray, stat: Stat, n_boot: int = 4000,
@@ -317,15 +246,6 @@ def _expanded_percentile(values: np.ndarray, sample_size: int, level: float) -> 
     tail = stats.norm.sf(np.sqrt(sample_size / (sample_size - 1)) * t_quantile)  # alpha' / 2
     low, high = np.quantile(values, [tail, 1 - tail], method="inverted_cdf")
     return float(low), float(high)
-
-
-def cluster_bootstrap_slope(y: np.ndarray, x: np.ndarray, clusters: np.ndarray, n_boot: int = 4000,
-                            level: float = 0.95, rng: np.random.Generator | None = None) -> BootstrapResult:
-    """OLS slope of y (n,) on x (n,) with a two-level cluster-bootstrap interval (see
-    cluster_bootstrap): every replicate is a weighted least-squares fit with one row of the
-    (B, n) weight matrix. The check on mixed_slope that statsmodels #10239 calls for."""
-    data = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])  # (n, 2)
-    return cluster_bootstrap(data, clusters, _weighted_slope, n_boot=n_boot, level=level, rng=rng)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -754,13 +674,14 @@ def slope_interval(y: np.ndarray, x: np.ndarray, clusters: np.ndarray, null: flo
     Each resample of polytopes gives a slope and its cluster-robust SE (polytopes as clusters),
     and T* = (slope* - slope) / se*; no normality, no random-effect variance to collapse (as
     statsmodels MixedLM's can, #10239). Every replicate is computed from five sums per
-    polytope, so memory grows with polytopes, not runs x B (the (B, runs) weights of
-    cluster_bootstrap_slope). Rows with a NaN are dropped; x constant: no slope, NaN.
+    polytope, so memory grows with polytopes, not runs x B (as a (B, runs) weight matrix of a
+    two-level cluster bootstrap would). Rows with a NaN are dropped; x constant: no slope, NaN.
 
     Not calibrated to 93.5-96.5%: with x skewed and a skewed noise that grows with x
     (tests/calibration, stress cells) it covered 91.5-94.2% at 5-30 polytopes, where the
     cluster-robust t-interval covered 86.5-93% and MixedLM's Wald interval 75-79% (200-600
-    studies a cell); cluster_bootstrap_slope over-covered (97.5-99.5%) at runs x B memory.
+    studies a cell); the earlier percentile cluster bootstrap of the slope (seeds resampled
+    within resampled polytopes) over-covered (97.5-99.5%) at runs x B memory.
     """
     _check_level(level)
     y, x, clusters = np.asarray(y, dtype=float).ravel(), np.asarray(x, dtype=float).ravel(), np.asarray(clusters).ravel()
@@ -889,8 +810,8 @@ def dip_per_run(samples: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     p-values (runs,), NaN for runs with fewer than 4 points.
 
     diptest pitfall: p-values below the table print as exactly 0.0 (diptest #45), and very
-    unimodal samples give exactly 1.0; they are returned as they are here and clipped to
-    [P_FLOOR, 1 - P_FLOOR] only where they are combined (dip_summary)."""
+    unimodal samples give exactly 1.0; they are returned as they are, so a caller that
+    combines them (a Stouffer z, say) must clip them away from 0 and 1 first."""
     dips = np.full(len(samples), np.nan)
     p_values = np.full(len(samples), np.nan)
     for i, sample in enumerate(samples):  # diptest takes one sample at a time
@@ -899,42 +820,6 @@ def dip_per_run(samples: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if x.size >= 4:
             dips[i], p_values[i] = diptest.diptest(x)
     return dips, p_values
-
-
-def dip_summary(samples: Sequence[np.ndarray], clusters: np.ndarray, alpha: float = 0.05,
-                rng: np.random.Generator | None = None, n_boot: int = 2000) -> DipResult:
-    """Share of runs whose dip test rejects unimodality at `alpha`, with a cluster-bootstrap
-    95% CI, and a combined p over runs. samples: one 1-D array per run; clusters: (runs,).
-
-    When every run agrees (share 0 or 1) the bootstrap collapses to a point; the CI is then
-    Wilson's with the number of polytopes as the sample size, conservative because the
-    effective sample size lies between the number of polytopes and of runs.
-
-    combined_p: Stouffer's method (scipy.stats.combine_pvalues) on p clipped to
-    [P_FLOOR, 1 - P_FLOOR]. Stouffer rather than Fisher because the claim is about a typical
-    run: Stouffer grows with evidence that is consistent across runs, while under Fisher one
-    run at the 0.0 floor adds -2 ln(1e-16) = 74 to the chi-square and can decide alone. It
-    treats runs as independent, which runs on one polytope are not, so it overstates the
-    evidence when polytopes differ; the share and its CI are the primary answer.
-    """
-    dips, p_values = dip_per_run(samples)
-    clusters = np.asarray(clusters)
-    _check_same_length(p_values, clusters, "samples")
-    tested = ~np.isnan(p_values)
-    n_runs = int(tested.sum())
-    if n_runs == 0:
-        nan = float("nan")
-        return DipResult(nan, Interval(nan, nan), nan, 0, dips, p_values)
-    rejects = (p_values[tested] < alpha).astype(float)  # (runs,)
-    share = float(rejects.mean())
-    if np.ptp(rejects) > 0:  # runs disagree, so the bootstrap has something to resample
-        ci = cluster_bootstrap(rejects, clusters[tested], weighted_mean(0), n_boot=n_boot, rng=rng).ci
-    else:
-        n_clusters = np.unique(clusters[tested]).size
-        ci = proportion_ci(round(share * n_clusters), n_clusters)
-    clipped = np.clip(p_values[tested], P_FLOOR, 1 - P_FLOOR)
-    combined = float(stats.combine_pvalues(clipped, method="stouffer").pvalue)
-    return DipResult(share, ci, combined, n_runs, dips, p_values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1087,7 +972,7 @@ def mixed_slope(y: np.ndarray, x: np.ndarray, groups: np.ndarray, level: float =
     misleading fixed effects (statsmodels #10239): `warning` says so when the group variance
     is below 1e-3 of the residual variance (REML often stops near the boundary, ~1e-5, rather
     than on it), and repeats every warning statsmodels raised during the fit
-    (ConvergenceWarning and others); compare with cluster_bootstrap_slope.
+    (ConvergenceWarning and others); compare with slope_interval.
     """
     _check_level(level)
     y, x, groups = np.asarray(y, dtype=float), np.asarray(x, dtype=float), np.asarray(groups)
@@ -1103,7 +988,7 @@ def mixed_slope(y: np.ndarray, x: np.ndarray, groups: np.ndarray, level: float =
     problems = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if group_var <= 1e-3 * residual_var:
         problems.insert(0, f"random-intercept variance collapsed to ~0 ({group_var:.3g}), statsmodels #10239: "
-                           "check against cluster_bootstrap_slope")
+                           "check against slope_interval")
     low, high = np.asarray(fit.conf_int(alpha=1 - level))[1]
     return SlopeResult(slope=float(fit.fe_params[1]), ci=Interval(float(low), float(high), level),
                        p_value=float(fit.pvalues[1]), group_var=group_var, residual_var=residual_var,
