@@ -198,7 +198,7 @@ def cmd_design(args) -> int:
 
 
 def _robustness_sections(args, claims, study, runs, points, verdicts, store, device, executor) -> list:
-    """The report's multiverse, seeds-needed and seed-0 sections (report --multiverse)."""
+    """The report's multiverse, study-design and seed-0 sections (report --multiverse)."""
     if args.multiverse == "none":
         return []
     from harness.pipeline import report_sections

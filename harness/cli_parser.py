@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the robustness sections (see `multiverse --help`): 'analysis' (default, about a minute) "
                         "crosses the analysis choices on the report's runs; 'default' adds the training choices one "
                         "at a time (trains about 6,000 small runs once); 'full' crosses all seven; 'none' leaves "
-                        "the multiverse, seeds-needed and seed-0 sections out (the default with --until-decided: "
+                        "the multiverse, study-design and seed-0 sections out (the default with --until-decided: "
                         "they are made for many seeds per polytope)")
     _add_until_decided(p)
     p.set_defaults(multiverse=None)  # cli_args: 'analysis', or 'none' with --until-decided

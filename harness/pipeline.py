@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from harness.analysis import power
 from harness.analysis.design import Costs, StudyDesign
 from harness.analysis.discovery import models_needed
 from harness.analysis.multiverse import Multiverse, Tables, plan, run
@@ -18,7 +17,8 @@ from harness.analysis.sequential import Design, History, Round, State
 from harness.analysis.verdicts import N_BOOT, Claim, Verdict
 from harness.config import DEFAULT_BUDGET, ROUND_POLYTOPES, ROUND_SEEDS, Protocol
 from harness.errors import HarnessError
-from harness.render.sections import multiverse_section, power_section, seed0_section
+from harness.render.design import design_section
+from harness.render.sections import multiverse_section, seed0_section
 from harness.runs.study import remeasure
 
 
@@ -78,17 +78,19 @@ def report_sections(claims: Sequence[Claim], runs: pd.DataFrame, points: pd.Data
                     *, plan_name: str = "analysis", main_size: str = "", store=None, device: str = "cpu",
                     train_polytopes: Sequence[int] = range(10), train_seeds: Sequence[int] = range(10),
                     progress: bool = False, executor=None, reproduce_seed0: bool = True) -> list:
-    """The report's three sections: the multiverse (plan `plan_name`), seeds needed, and
-    whether seed 0 was typical. runs/points/verdicts: the report's study and its verdicts."""
+    """The report's three sections: the multiverse (plan `plan_name`), the study design (the
+    polytopes and seeds that decide each write-up claim, with the report's study as the pilot),
+    and whether seed 0 was typical. runs/points/verdicts: the report's study and its verdicts."""
     mv = multiverse(claims, (runs, points), plan_name, store=store, train_polytopes=train_polytopes,
                     train_seeds=train_seeds, main_size=main_size, device=device, progress=progress,
                     executor=executor)
     t1 = time.perf_counter()
-    curves = power.power_curves(claims, verdicts, runs, points)
+    family = [c for c in claims if c.group == "write-up"] or list(claims)
+    plan_ = design_of(family, verdicts, runs, points, store) if store is not None else None
     t2 = time.perf_counter()
     reproduced = seed0_run() if reproduce_seed0 else None
     t3 = time.perf_counter()
-    out = [multiverse_section(mv, claims), power_section(curves, t2 - t1),
+    out = [multiverse_section(mv, claims), design_section(plan_, t2 - t1) if plan_ is not None else None,
            seed0_section(seed_zero(claims, verdicts, reproduced), verdicts, t3 - t2)]
     return [s for s in out if s is not None]
 
@@ -135,7 +137,7 @@ def report(study, runs: pd.DataFrame, points: pd.DataFrame, verdicts: Sequence[V
            claims: Sequence[Claim] | None = None, claims_dir: str | None = None, cache: str | None = None):
     """Writes out/index.html and out/runs.csv for a study's tables and verdicts; returns the page's path.
     `cache`: the store the tables came from (as given to `tables`), named in the page's provenance.
-    The robustness sections (multiverse, power, seed 0) are the CLI's `report --multiverse`."""
+    The robustness sections (multiverse, study design, seed 0) are the CLI's `report --multiverse`."""
     from pathlib import Path
 
     from harness.analysis.discovery import load_claims
@@ -191,20 +193,33 @@ def _stored_run_seconds(store, gap_s: float = 120.0) -> tuple[float, int] | None
 def design_study(claims: Sequence[Claim], study, store) -> StudyDesign:
     """`python -m harness design`: the pilot `study` from the store (never trained), each claim's
     variance components and allocation (analysis/design.py), at this machine's costs."""
-    from harness.analysis.design import design
     from harness.analysis.verdicts import evaluate_all
     from harness.runs.study import ensure_stored
 
     runs, points = ensure_stored(study, store)
     verdicts = evaluate_all(list(claims), runs, points)
+    return design_of(claims, verdicts, runs, points, store, study.protocol)
+
+
+def design_of(claims: Sequence[Claim], verdicts: Sequence[Verdict], runs: pd.DataFrame, points: pd.DataFrame,
+              store, protocol: Protocol | None = None) -> StudyDesign:
+    """The design with these tables as the pilot (their claims' verdicts already evaluated):
+    each claim's units, the pilot's cells (polytopes x seeds), its models and this machine's costs."""
+    from harness.analysis.design import design
+    from harness.config import get_variant
+
+    by_id = {v.id: v for v in verdicts}
+    claims = [c for c in claims if c.id in by_id]
     units = {}
     for c in claims:
         if c.statistic.per_run:
             st = c.statistic
             units[c.id] = st.units(runs, points, c.rule).finite(st.inputs).table
-    costs = run_costs(store, study.models, study.protocol)
-    pilot = f"{len(study.seeds)} seeds x {len(study.polytopes)} polytopes"
-    return design(claims, verdicts, units, len(study.seeds) * len(study.polytopes), costs, len(study.models), pilot)
+    n_seeds, n_polytopes = runs["seed"].nunique(), runs["polytope"].nunique()
+    models = [get_variant(m) for m in models_needed(list(claims))]  # what a study of these claims trains
+    costs = run_costs(store, models, protocol or Protocol())
+    pilot = f"{n_seeds} seeds x {n_polytopes} polytopes"
+    return design(claims, [by_id[c.id] for c in claims], units, n_seeds * n_polytopes, costs, len(models), pilot)
 
 
 def until_decided(claims: Sequence[Claim], models: Sequence, store, *, seeds: int = ROUND_SEEDS,

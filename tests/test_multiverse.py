@@ -147,9 +147,10 @@ def test_text_and_json_name_every_claim():
 
 def test_report_sections_are_built_from_the_results():
     """The three report sections: real tables (a row per claim) and inline SVG figures."""
-    from harness.analysis.power import power_curves
+    from harness.analysis.design import Costs, design
     from harness.analysis.seedzero import seed_zero
-    from harness.render.sections import multiverse_section, power_section, seed0_section
+    from harness.render.design import design_section
+    from harness.render.sections import multiverse_section, seed0_section
 
     runs, points = _tables()
     mv = run([FLAT, ACC], (runs, points), plan("analysis"), remeasure_fn=planted_remeasure,
@@ -160,9 +161,13 @@ def test_report_sections_are_built_from_the_results():
                                                "spec-curve-planted-accuracy"]
     assert "36 specifications" in section.intro
     verdicts = evaluate_all([FLAT, ACC], runs, points, n_boot=200)
-    curves = power_curves([FLAT, ACC], verdicts, runs, points, seed_grid=(3, 8), polytope_grid=(6,), reps=20)
-    power = power_section(curves)
-    assert len(power.tables[0].rows) == 2 and power.figures[0].svg.startswith("<svg")
+    units = {c.id: c.statistic.units(runs, points, c.rule).finite(c.statistic.inputs).table for c in (FLAT, ACC)}
+    plan_ = design([FLAT, ACC], verdicts, units, 8 * 6, Costs(0.0002, 0.02, "given"), 2, "8 seeds x 6 polytopes")
+    section = design_section(plan_, 1.0)
+    assert section.id == "study-design" and [r[0] for r in section.tables[0].rows] == ["planted-flat", "planted-accuracy"]
+    assert "8 seeds x 6 polytopes" in section.intro and "Computed in 1 s" in section.intro
+    if plan_.seeds is not None:  # the ladder: one row per claim the family's study decides
+        assert len(section.tables[1].rows) == len(plan_.ladder)
     reproduced = {"lp": {"flat_frac": 0.32, "accuracy": 0.99}, "linear": {"flat_frac": 0.03, "accuracy": 0.99}}
     seed0 = seed0_section(seed_zero([FLAT, ACC], verdicts, reproduced), verdicts)
     assert [r[0] for r in seed0.tables[0].rows] == ["planted-flat", "planted-accuracy"]

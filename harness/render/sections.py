@@ -1,5 +1,5 @@
 """The report sections that later work adds after the claims: how robust each verdict is
-(the multiverse), the seeds needed (power) and whether seed 0 was typical, each a Section
+(the multiverse) and whether seed 0 was typical (the study design is render/design.py), each a Section
 with its tables and figures, drawn from the analysis results."""
 from __future__ import annotations
 
@@ -10,92 +10,10 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.multiverse import CHOICE_LABEL, CHOICES, DEFAULT, Multiverse, _value_text
-from harness.analysis.power import TARGET_POWER, PowerCurve
 from harness.analysis.seedzero import SeedZero
 from harness.analysis.statistics import RATIO_FLOOR
 from harness.analysis.verdicts import Claim, Verdict
 from harness.render.format import fmt, fmt_pct
-
-
-def power_figure(curves: Sequence[PowerCurve], target_power: float = TARGET_POWER) -> str:
-    """Small multiples: each claim's power against seeds per polytope (log axis), the target,
-    and the plateau (every polytope's mean known exactly)."""
-    from harness.render import figures as figs
-
-    curves = [c for c in curves if c.target]
-    ncols = 6
-    nrows = max(1, math.ceil(len(curves) / ncols))
-    with figs.style():
-        fig, axes = figs.new_figure(figs.WIDTH, 0.95 * nrows + 0.45, nrows, ncols, sharex=True, sharey=True)
-        for ax in axes.ravel()[len(curves):]:
-            ax.set_visible(False)
-        for ax, c in zip(axes.ravel(), curves, strict=False):
-            ax.axhline(target_power, color=figs.REF["null"], lw=0.7, ls=":")
-            if math.isfinite(c.plateau):
-                ax.axhline(c.plateau, color=figs.REF["claimed"], lw=0.8, ls="--")
-            ok = c.seeds_needed is not None
-            ax.plot(c.seeds, c.power, marker="o", ms=2.2, lw=1.1, color=figs.REF["estimate"] if ok else "#c0362c")
-            if ok:
-                ax.axvline(c.seeds_needed, color=figs.REF["estimate"], lw=0.6, alpha=0.5)
-            ax.set_title(c.id, fontsize=5.6, loc="left", pad=2)
-            ax.tick_params(labelsize=6)
-            ax.set_xscale("log")
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_xticks(c.seeds, [str(n) for n in c.seeds])
-            ax.minorticks_off()
-        for ax in axes[-1]:
-            ax.set_xlabel("seeds", fontsize=6.5)
-        for ax in axes[:, 0]:
-            ax.set_ylabel("power", fontsize=6.5)
-        return figs.to_svg(fig, "power-curves")
-
-
-def power_section(curves: Sequence[PowerCurve], seconds: float = float("nan")):
-    """The report section "Seeds needed": method, the table, the curves."""
-    from harness.render.page import Figure, Section, Table
-
-    if not curves:
-        return None
-    c0 = curves[0]
-    grid = ", ".join(str(n) for n in c0.seeds)
-    unreachable = [c.id for c in curves if c.target and c.seeds_needed is None and c.plateau < TARGET_POWER]
-    intro = (
-        f"How many seeds per polytope (at the study's {c0.n_polytopes} polytopes) give {fmt_pct(TARGET_POWER)} power to "
-        f"confirm each verdict at the effect observed here? Each point of a curve is the share of {c0.reps} "
-        f"resampled studies that reach the claim's target: {c0.n_polytopes} polytopes drawn with replacement from the "
-        f"study's, and n = {grid} seeds drawn with replacement within each. Every claim is tested on the same "
-        "resampled studies as evaluate_all tests it (its own test at alpha 0.05, Holm within its claim group, the "
-        "same verdict words; without the bootstrap, the 95% interval of a magnitude claim is the t-interval on "
-        "polytope means). Before resampling, polytope means are pulled to their estimated spread and seed "
-        "deviations widened (Davison & Hinkley 1997, sec. 3.8), so that a resampled study varies as a new one "
-        "would; a simulated effect of known size reproduces the noncentral-t power within 2 points.\n\n"
-        "The target is the verdict itself when it decides (supported, smaller or larger than claimed, contradicted, "
-        "equivalent); for a claim the data cannot decide (not supported) it is significance on the side where the "
-        "estimate lies now, for 'not shown equivalent' it is 'equivalent' when the estimate lies inside the margin, "
-        "else 'contradicted', and for 'magnitude undecided' it is the word where the estimate lies: 'supported' "
-        "inside the band, else 'smaller than claimed' or 'larger than claimed'. "
-        "Collapsed runs stay in the pool: n means n trained seeds, not n usable ones.\n\n"
-        "Power comes from the top level (STATISTICS.md): seeds only shrink the noise within each polytope, so "
-        "power levels off at the plateau (dashed), the power with every polytope's mean known exactly. Where the "
-        "plateau lies below the target no number of seeds will do; the table gives the polytopes needed at "
-        f"{c0.n_seeds} seeds instead ({len(unreachable)} claims: {', '.join(unreachable) or 'none'}). A magnitude "
-        "claim whose estimate lies near an edge of its band needs a narrow interval to be decided either way.")
-    if math.isfinite(seconds):
-        intro += f"\n\nComputed in {fmt(seconds, decimals=0)} s."
-    rows = []
-    for c in curves:
-        rows.append([c.id, c.verdict, c.target or "n/a", *[fmt(p, decimals=2) for p in c.power],
-                     fmt(c.plateau, decimals=2), c.display,
-                     str(c.polytopes_needed) if c.polytopes_needed else f"> {c.polytopes[-1]}"])
-    columns = ["claim", "verdict", "target", *[f"n={n}" for n in c0.seeds], "plateau", "seeds needed",
-               f"polytopes needed at {c0.n_seeds} seeds"]
-    table = Table(columns, rows, caption=f"Power to confirm each verdict ({c0.reps} resampled studies per cell; "
-                                         f"Monte Carlo error about ±0.03 at 0.8).")
-    fig = Figure("power-curves", power_figure(curves),
-                 "Power against seeds per polytope, one panel per claim (log axis). Dotted: the 80% target; dashed: "
-                 "the plateau that seeds alone cannot pass; vertical line: the seeds needed. A red curve never "
-                 "reaches the target in the grid.")
-    return Section("seeds-needed", "Seeds needed: power to confirm each verdict", intro, figures=[fig], tables=[table])
 
 
 def _robust_z(x: np.ndarray, log: bool) -> tuple[np.ndarray, float, float]:
