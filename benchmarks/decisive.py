@@ -1,0 +1,76 @@
+"""Issue 13's two targets, from cold stores: the default `python -m harness report` (no options)
+and `python -m harness report --until-decided` at its default budget. Each runs as its own
+process into an empty store (a temporary folder) and is timed by wall clock; the write-up
+claims it decides are read from what it wrote (the page's runs for the default, rounds.json
+for the sequential study) through the same `decided` the sequential study stops on.
+
+    python benchmarks/decisive.py [--only default|sequential] [--keep DIR]
+
+Run it on an otherwise idle machine: training uses every core, and two-thread kernels stall
+when another process holds one. Prints one line per command: wall time, runs trained, peak
+memory (max RSS of the child) and the write-up claims decided."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _run(args: list[str], store: Path, out: Path) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-m", "harness", "report", *args, "--cache", str(store), "--out", str(out),
+                    "--no-progress"], check=True, env={**os.environ, "MESA_HARNESS_CACHE": str(store)})
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    return time.perf_counter() - t0, peak
+
+
+def _decided_default(store: Path) -> tuple[int, int]:
+    from harness.analysis.discovery import load_claims
+    from harness.analysis.sequential import decided
+    from harness.pipeline import study, tables, verdicts
+
+    claims = [c for c in load_claims(None) if c.group == "write-up"]
+    runs, points = tables(study(), cache=str(store), train=False)
+    words = [v.verdict for v in verdicts(runs, points, claims=claims)]
+    return sum(decided(w) for w in words), len(words)
+
+
+def _decided_sequential(out: Path) -> tuple[int, int]:
+    rounds = json.loads((out / "rounds.json").read_text())
+    last = rounds["rounds"][-1]
+    return int(last["decided"]), len(rounds["family"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", choices=("default", "sequential"))
+    ap.add_argument("--keep", help="keep the stores and pages under this folder (default: a temporary one)")
+    args = ap.parse_args()
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mesa-decisive-"))
+    root.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {os.getloadavg()[0]:.2f}; folders under {root}")
+    if args.only in (None, "default"):
+        store, out = root / "store-default", root / "page-default"
+        seconds, peak = _run([], store, out)
+        n, of = _decided_default(store)
+        print(f"report (default study), cold store: {seconds:.0f} s wall, peak {peak / 1024:.0f} MB, "
+              f"{n} of {of} write-up claims decided (target: at most 240 s, at least 16)")
+    if args.only in (None, "sequential"):
+        store, out = root / "store-sequential", root / "page-sequential"
+        seconds, peak = _run(["--until-decided"], store, out)
+        n, of = _decided_sequential(out)
+        print(f"report --until-decided (default budget), cold store: {seconds:.0f} s wall, peak {peak / 1024:.0f} MB, "
+              f"{n} of {of} write-up claims decided (target: at most 600 s, at least 17)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
