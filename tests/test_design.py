@@ -133,3 +133,22 @@ def test_design_end_to_end_on_a_run_table():
 def test_design_without_a_store_is_one_line(capsys, tmp_path):
     assert main(["design", "--cache", str(tmp_path / "none")]) == 2
     assert "there is no store" in capsys.readouterr().err
+
+
+def test_a_pilot_too_small_for_a_claim_gives_a_row_that_says_so_not_an_abort():
+    """A claim whose pilot units cannot be split (one polytope, or no polytope with 2 usable
+    runs) gets a row with the reason; the report's study-design section then still renders
+    (`harness report --seeds 2 --polytopes 2` failed on it)."""
+    import pandas as pd
+
+    from harness.analysis.design import Costs, design
+    from harness.analysis.verdicts import evaluate_all
+    from harness.claims import Claim, RunMean
+
+    claim = Claim("tiny", "x", RunMean("accuracy", "lp"), null=0.5)
+    runs = pd.DataFrame({"key": ["a", "b"], "model": "lp", "polytope": [0, 1], "seed": [0, 0],
+                         "accuracy": [0.9, 0.95], "collapsed": False, "status": "ok"})
+    verdicts = evaluate_all([claim], runs, None)
+    units = {"tiny": pd.DataFrame({"polytope": [0, 1], "seed": [0, 0], "value": [0.9, 0.95]})}
+    d = design([claim], verdicts, units, 2, Costs(0.0002, 0.02, "given"), 1, "1 seed x 2 polytopes")
+    assert d.claims[0].polytopes is None and "variance components need" in d.claims[0].note

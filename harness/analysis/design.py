@@ -295,7 +295,11 @@ def design(claims: Sequence[Claim], verdicts: Sequence[Verdict], units: dict[str
             why = "a slope across runs has no per-polytope mean" if not c.statistic.per_run else "not testable in the pilot"
             rows.append(ClaimDesign(c.id, c.kind, v.verdict, *(float("nan"),) * 4, None, None, None, None, why))
             continue
-        comp = components(table, cells)
+        try:
+            comp = components(table, cells)
+        except HarnessError as exc:  # a pilot too small for this claim: a row that says so, not an abort
+            rows.append(ClaimDesign(c.id, c.kind, v.verdict, *(float("nan"),) * 4, None, None, None, None, str(exc)))
+            continue
         need[c.id] = {n: polytopes_needed(c, pilot_fig, comp, n, family[c.group], target) for n in grid}
         n, m = _cheapest({c.id: need[c.id]}, costs, seed_cost)
         note = "" if m else f"not reachable below {MAX_POLYTOPES:,} polytopes: the estimate lies at a boundary it must clear"
