@@ -291,14 +291,17 @@ def design(claims: Sequence[Claim], verdicts: Sequence[Verdict], units: dict[str
         v = by_id[c.id]
         table = units.get(c.id)
         pilot_fig = pilot_of(c, v)
-        if table is None or pilot_fig is None or not c.statistic.per_run:
-            why = "a slope across runs has no per-polytope mean" if not c.statistic.per_run else "not testable in the pilot"
+        if not c.statistic.per_run:
+            why = "a slope across runs has no per-polytope mean"
+        elif table is None or pilot_fig is None:
+            why = "not testable in the pilot"
+        else:
+            try:
+                comp, why = components(table, cells), ""
+            except HarnessError as exc:  # a pilot too small for this claim: a row that says so, not an abort
+                why = str(exc)
+        if why:
             rows.append(ClaimDesign(c.id, c.kind, v.verdict, *(float("nan"),) * 4, None, None, None, None, why))
-            continue
-        try:
-            comp = components(table, cells)
-        except HarnessError as exc:  # a pilot too small for this claim: a row that says so, not an abort
-            rows.append(ClaimDesign(c.id, c.kind, v.verdict, *(float("nan"),) * 4, None, None, None, None, str(exc)))
             continue
         need[c.id] = {n: polytopes_needed(c, pilot_fig, comp, n, family[c.group], target) for n in grid}
         n, m = _cheapest({c.id: need[c.id]}, costs, seed_cost)

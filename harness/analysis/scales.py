@@ -35,14 +35,10 @@ Run = Mapping[str, Mapping]
 
 
 class _Rows(dict):
-    """One polytope's rows for `_polytope_summary`: column name -> numpy array, len = rows."""
-
-    def __init__(self, cols: dict, n: int):
-        super().__init__(cols)
-        self.n = n
+    """One polytope's rows for `_polytope_summary`: column name -> numpy array; len = rows."""
 
     def __len__(self) -> int:
-        return self.n
+        return len(self["polytope"])
 
 
 def _nanmean(x) -> float:
@@ -134,13 +130,12 @@ class Statistic(ABC):
         polytope, most of a 2,400-polytope look's time."""
         if not len(table):
             return ()
-        pid = table["polytope"].to_numpy()
-        order = np.argsort(pid, kind="stable")
-        cuts = np.flatnonzero(np.diff(pid[order])) + 1
+        order = np.argsort(table["polytope"].to_numpy(), kind="stable")
         cols = {c: table[c].to_numpy()[order] for c in table.columns}
+        bounds = [0, *(np.flatnonzero(np.diff(cols["polytope"])) + 1), len(order)]
         rows = []
-        for idx in np.split(np.arange(len(order)), cuts):
-            g = _Rows({c: a[idx] for c, a in cols.items()}, len(idx))
+        for lo_i, hi_i in zip(bounds[:-1], bounds[1:], strict=True):
+            g = _Rows({c: a[lo_i:hi_i] for c, a in cols.items()})
             est, lo, hi = self._polytope_summary(g)
             rows.append({"polytope": int(g["polytope"][0]), "estimate": float(est), "low": float(lo),
                          "high": float(hi), "n": len(g)})
