@@ -8,7 +8,9 @@ for the sequential study) through the same `decided` the sequential study stops 
 
 Run it on an otherwise idle machine: training uses every core, and two-thread kernels stall
 when another process holds one. Prints one line per command: wall time, runs trained, peak
-memory (max RSS of the child) and the write-up claims decided."""
+memory (max RSS of the child) and the write-up claims decided; for the sequential study also
+whether its verdicts at the last look are those the claim files record under
+EXPECTED["until-decided"] (exit status 1 if not)."""
 from __future__ import annotations
 
 import argparse
@@ -47,6 +49,29 @@ def _decided_sequential(out: Path) -> tuple[int, int]:
     return int(last["decided"]), len(rounds["family"])
 
 
+def _recorded_sequential() -> dict[str, str]:
+    """What the claim files record under EXPECTED["until-decided"]: each write-up claim's
+    verdict at the last look of the sequential study at its default budget."""
+    from harness.analysis.discovery import load_claims
+
+    load_claims(None)  # imports each claim file as _mesa_claim_<stem>
+    recorded = {}
+    for name, mod in list(sys.modules.items()):
+        claim, expected = getattr(mod, "CLAIM", None), getattr(mod, "EXPECTED", None)
+        if name.startswith("_mesa_claim_") and claim is not None and "until-decided" in (expected or {}):
+            recorded[claim.id] = expected["until-decided"]
+    return recorded
+
+
+def _check_recorded(out: Path) -> list[str]:
+    """Write-up claims whose verdict at the sequential study's last look is not what their
+    claim file records (a claim that records none counts as a mismatch)."""
+    rounds = json.loads((out / "rounds.json").read_text())
+    recorded = _recorded_sequential()
+    return [f"{c['id']}: recorded {recorded.get(c['id'])!r}, now {c['verdict']!r}"
+            for c in rounds["rounds"][-1]["claims"] if recorded.get(c["id"]) != c["verdict"]]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=("default", "sequential"))
@@ -55,6 +80,7 @@ def main() -> int:
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mesa-decisive-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()[0]:.2f}; folders under {root}")
+    status = 0
     if args.only in (None, "default"):
         store, out = root / "store-default", root / "page-default"
         seconds, peak = _run([], store, out)
@@ -67,8 +93,12 @@ def main() -> int:
         n, of = _decided_sequential(out)
         print(f"report --until-decided (default budget), cold store: {seconds:.0f} s wall, peak {peak / 1024:.0f} MB, "
               f"{n} of {of} write-up claims decided (target: at most 600 s, at least 17)")
+        changed = _check_recorded(out)
+        print("verdicts at the last look: " + ("as the claim files record (EXPECTED['until-decided'])" if not changed
+                                               else "NOT as recorded: " + "; ".join(changed)))
+        status = 1 if changed else 0
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

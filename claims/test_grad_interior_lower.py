@@ -12,7 +12,7 @@ CLAIM = Claim(
     tolerance=1.1,
     writeup=seed0("linear", "grad_interior") / seed0("lp", "grad_interior"),
 )
-EXPECTED = {"2x150": "magnitude undecided", "30x10": "not supported"}
+EXPECTED = {"2x150": "magnitude undecided", "30x10": "not supported", "until-decided": "supported"}
 COUNTER = Counter(
     make_false=swap("lp", "linear"),
     make_true=chain(copy_from("linear", "grad_interior", "lp"), scale("linear", "grad_interior", 1.22)),
