@@ -23,13 +23,13 @@ EXPECTED = {
         "soft(1)-center-suppressed": "not supported",
     },
     "30x10": {
-        "hard-center-suppressed": "supported",
+        "hard-center-suppressed": "not supported",
         "l1(0.001)-center-suppressed": "not supported",
         "l1(0.01)-center-suppressed": "not supported",
         "l1(0.1)-center-suppressed": "not supported",
-        "soft(0.1)-center-suppressed": "supported",
-        "soft(0.5)-center-suppressed": "supported",
-        "soft(1)-center-suppressed": "supported",
+        "soft(0.1)-center-suppressed": "not supported",
+        "soft(0.5)-center-suppressed": "not supported",
+        "soft(1)-center-suppressed": "not supported",
     },
 }
 COUNTER = {

@@ -23,13 +23,13 @@ EXPECTED = {
         "soft(1)-mesa": "not supported",
     },
     "30x10": {
-        "hard-mesa": "supported",
+        "hard-mesa": "not supported",
         "l1(0.001)-mesa": "not supported",
         "l1(0.01)-mesa": "not supported",
         "l1(0.1)-mesa": "not supported",
-        "soft(0.1)-mesa": "supported",
-        "soft(0.5)-mesa": "supported",
-        "soft(1)-mesa": "supported",
+        "soft(0.1)-mesa": "not supported",
+        "soft(0.5)-mesa": "not supported",
+        "soft(1)-mesa": "not supported",
     },
 }
 COUNTER = {

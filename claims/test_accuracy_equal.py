@@ -9,7 +9,7 @@ CLAIM = Claim(
     statistic=PairedDiff("accuracy", a="lp", b="linear"),
     kind="equivalence", margin=(-0.01, 0.01), writeup=seed0("lp", "accuracy") - seed0("linear", "accuracy"), order=1,
 )
-EXPECTED = {"2x150": "equivalent", "30x10": "equivalent", "until-decided": "equivalent"}
+EXPECTED = {"2x150": "equivalent", "30x10": "not shown equivalent", "until-decided": "equivalent"}
 COUNTER = Counter(
     make_false=scale("lp", "accuracy", 0.9), make_true=copy_from("lp", "accuracy", "linear"),
     why="Lp losing a tenth of its accuracy is not equal learning; Linear's accuracy run for run is",

@@ -388,10 +388,10 @@ def test_bootstrap_t_numbers_do_not_depend_on_the_chunk_size(monkeypatch):
     num, den, clusters = ratio_data(5)
     values = num - den
     whole = (ratio_interval(num, den, clusters, n_boot=500, rng=np.random.default_rng(2)),
-             equivalence(values, clusters, -0.5, 0.5, n_boot=500, rng=np.random.default_rng(2)))
+             equivalence(values, clusters, -0.5, 0.5, n_boot=500, rng=np.random.default_rng(2), min_polytopes=1))
     monkeypatch.setattr(stats_module, "_CHUNK_VALUES", 7 * 10)
     chunked = (ratio_interval(num, den, clusters, n_boot=500, rng=np.random.default_rng(2)),
-               equivalence(values, clusters, -0.5, 0.5, n_boot=500, rng=np.random.default_rng(2)))
+               equivalence(values, clusters, -0.5, 0.5, n_boot=500, rng=np.random.default_rng(2), min_polytopes=1))
     assert whole == chunked
 
 
@@ -437,7 +437,7 @@ def test_equivalence_reads_one_interval_for_all_three_outcomes():
     """Equivalent exactly when the 95% interval lies inside the margins, beyond exactly when it
     lies wholly outside; undecided when it straddles a margin, with the reason."""
     rng = np.random.default_rng(8)
-    clusters = np.repeat(np.arange(12), 8)
+    clusters = np.repeat(np.arange(80), 2)
     values = 0.002 + rng.normal(0, 0.01, clusters.size)
     for low, high in [(-0.02, 0.02), (0.005, 0.05), (0.02, 0.05), (-0.05, -0.01), (-0.003, 0.003)]:
         result = equivalence(values, clusters, low, high, n_boot=999, rng=np.random.default_rng(0))
@@ -446,6 +446,25 @@ def test_equivalence_reads_one_interval_for_all_three_outcomes():
         assert (result.p_equivalent < 0.05) == inside and (result.p_beyond < 0.05) == outside
         assert result.outcome == ("equivalent" if inside else "beyond the margins" if outside else "undecided")
         assert result.ci.level == 0.95 and result.outcome in result.note
+
+
+def test_equivalence_is_refused_below_the_calibrated_number_of_polytopes_but_beyond_is_said():
+    """Below stats.EQUIVALENCE_MIN_POLYTOPES (75: where the error rate at a margin held on the
+    real 2 x 150 units, tests/calibration) a tight interval inside the margins is "undecided"
+    with p_equivalent NaN and the reason in the note; at the floor it is "equivalent"; an
+    interval wholly past a margin is "beyond the margins" at any size."""
+    floor = stats_module.EQUIVALENCE_MIN_POLYTOPES
+    assert floor == 75
+    rng = np.random.default_rng(3)
+    for n_polytopes, word in [(floor - 1, "undecided"), (floor, "equivalent")]:
+        clusters = np.repeat(np.arange(n_polytopes), 2)
+        result = equivalence(rng.normal(0, 0.001, clusters.size), clusters, -0.01, 0.01, n_boot=999)
+        assert result.outcome == word
+        assert math.isnan(result.p_equivalent) == (word == "undecided")
+        assert (f"fewer than {floor}" in result.note) == (word == "undecided")
+    clusters = np.repeat(np.arange(10), 2)
+    beyond = equivalence(0.05 + rng.normal(0, 0.001, clusters.size), clusters, -0.01, 0.01, n_boot=999)
+    assert beyond.outcome == "beyond the margins" and beyond.p_beyond < 0.05
 
 
 def test_equivalence_of_constant_differences_is_decided_without_nan():

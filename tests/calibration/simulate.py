@@ -19,9 +19,11 @@ noise) and power, reported as measured. Each cell draws from its own seed (from 
 can be recomputed alone: tests/test_calibration.py re-runs some live and compares them with
 the cache exactly.
 
-    python tests/calibration/simulate.py [--family NAME ...]   # rewrites results.json (those families)
-    python tests/calibration/simulate.py --real-data            # accuracy_differences.csv and
-                                                                # real_shape.json from the store
+    python tests/calibration/simulate.py [--family NAME ...] [--jobs N] [--missing-only]
+                                                                # rewrites results.json (those families)
+    python tests/calibration/simulate.py --real-data            # accuracy_differences.csv,
+                                                                # real_shape.json and
+                                                                # equivalence_units.json from the store
 
 Shapes: S studies, G polytopes, SEEDS seeds per polytope (the default study's 30); a run is
 kept or not by a mask (S, G, SEEDS).
@@ -35,6 +37,7 @@ import math
 import sys
 import time
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +48,7 @@ from harness.analysis import stats
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 ACCURACY = HERE / "accuracy_differences.csv"
+UNITS = HERE / "equivalence_units.json"
 REAL_SHAPE = HERE / "real_shape.json"
 
 SEEDS = 30  # seeds per polytope in the default study
@@ -239,6 +243,47 @@ def empirical_accuracy_study(rng: np.random.Generator, claim: str, n_polytopes: 
     return np.concatenate(values), np.repeat(np.arange(n_polytopes), [v.size for v in values])
 
 
+@functools.cache
+def real_units() -> dict[str, dict]:
+    """Every equivalence claim's unit values on the default 2 x 150 study: {claim id: {"margin":
+    [low, high], "polytopes": [[values of one polytope], ...]}} (equivalence_units.json)."""
+    return json.loads(UNITS.read_text())
+
+
+def default_source(claim: str) -> str:
+    """The name of a claim's 2 x 150 units as an equivalence cell's source."""
+    return f"2x150:{claim}"
+
+
+def source_margin(source: str) -> tuple[float, float]:
+    """The margins an equivalence cell tests against: its claim's, for a 2 x 150 source."""
+    if source.startswith("2x150:"):
+        low, high = real_units()[source.removeprefix("2x150:")]["margin"]
+        return float(low), float(high)
+    return MARGIN
+
+
+def tail_margin(claim: str) -> float:
+    """The margin on the side of the long tail of a claim's polytope means: where a study that
+    misses the rare extreme polytopes looks equivalent while the mean sits on the margin."""
+    means = np.array([np.mean(g) for g in real_units()[claim]["polytopes"]])
+    centred = means - means.mean()
+    low, high = real_units()[claim]["margin"]
+    return float(low if np.mean(centred**3) < 0 else high)
+
+
+def empirical_default_study(rng: np.random.Generator, claim: str, n_polytopes: int, shift_to: float | None
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """As empirical_accuracy_study, from a claim's 2 x 150 units (1-2 runs per polytope after
+    collapse exclusion: far more skewed polytope means than the 30-seed study's)."""
+    groups = [np.asarray(g, dtype=float) for g in real_units()[claim]["polytopes"]]
+    population = float(np.mean([g.mean() for g in groups]))
+    shift = 0.0 if shift_to is None else shift_to - population
+    picks = rng.integers(0, len(groups), n_polytopes)
+    values = [rng.choice(groups[p], groups[p].size) + shift for p in picks]
+    return np.concatenate(values), np.repeat(np.arange(n_polytopes), [v.size for v in values])
+
+
 # ---------------------------------------------------------------------------------------------
 # Piecewise-constant gradient samples
 
@@ -334,31 +379,39 @@ def coverage_cell(family: str, studies: int, n_polytopes: int, ratio: float, bal
 
 
 def _equivalence_key(studies: int, n_polytopes: int, source: str, balanced: bool, truth: float | None,
-                     required: bool) -> str:
-    return f"equivalence|G={n_polytopes}|{source}|{'balanced' if balanced else 'unbalanced'}|truth={truth}"
+                     required: bool, min_polytopes: int | None = None) -> str:
+    floor = "" if min_polytopes is None else f"|min_polytopes={min_polytopes}"
+    return f"equivalence|G={n_polytopes}|{source}|{'balanced' if balanced else 'unbalanced'}|truth={truth}{floor}"
 
 
 def equivalence_cell(studies: int, n_polytopes: int, source: str, balanced: bool, truth: float | None,
-                     required: bool) -> dict:
-    """How often equivalence() says "equivalent" (margins +-0.01): at the lower margin (truth
-    -0.01) the error rate, at the real mean (truth None, empirical sources) the power; and how
-    often "beyond the margins" (at the margin, also an error; nominally at most 2.5%)."""
-    key = _equivalence_key(studies, n_polytopes, source, balanced, truth, required)
+                     required: bool, min_polytopes: int | None = None) -> dict:
+    """How often equivalence() says "equivalent" (the source's margins: +-0.01 but for a 2 x 150
+    claim's own): with the truth on a margin the error rate, at the real mean (truth None,
+    empirical sources) the power; and how often "beyond the margins" (at the margin, also an
+    error; nominally at most 2.5%). min_polytopes: equivalence()'s refusal floor, if not its
+    default (a stress cell: what the word would do where it is refused)."""
+    key = _equivalence_key(studies, n_polytopes, source, balanced, truth, required, min_polytopes)
     rng = np.random.default_rng(cell_seed(key))
+    margin = source_margin(source)
+    floor = {} if min_polytopes is None else {"min_polytopes": min_polytopes}
     if source in ACCURACY_SHAPES:
         values, mask, _ = accuracy_study(rng, studies, n_polytopes, balanced, source, truth)
     outcomes = []
     for s in range(studies):
         if source in ACCURACY_SHAPES:
             v, polytope = runs(values, mask, s)
+        elif source.startswith("2x150:"):
+            v, polytope = empirical_default_study(rng, source.removeprefix("2x150:"), n_polytopes, truth)
         else:
             v, polytope = empirical_accuracy_study(rng, source, n_polytopes, truth)
-        outcomes.append(stats.equivalence(v, polytope, *MARGIN, rng=rng).outcome)
+        outcomes.append(stats.equivalence(v, polytope, *margin, rng=rng, **floor).outcome)
     rate = outcomes.count("equivalent") / studies
     bound = CEILING + 3 * mc_se(CEILING, studies)
     return {"key": key, "family": "equivalence", "polytopes": n_polytopes, "source": source, "balanced": balanced,
             "truth": truth, "studies": studies, "equivalent": rate, "mc_se": mc_se(rate, studies),
             "beyond": outcomes.count("beyond the margins") / studies, "required": required,
+            "min_polytopes": stats.EQUIVALENCE_MIN_POLYTOPES if min_polytopes is None else min_polytopes,
             "ok": bool(not required or rate <= bound)}
 
 
@@ -390,14 +443,21 @@ def cell_key(function, args: tuple) -> str:
 
 
 REGION_SETTINGS = ((100, 0.6), (45, 1.0))  # real-like, harsher
+# Equivalence on the 2 x 150 units: where the word may be said (the smallest is
+# stats.EQUIVALENCE_MIN_POLYTOPES), and below it, with the refusal lifted, why it is refused.
+EQUIVALENCE_POLYTOPES = (stats.EQUIVALENCE_MIN_POLYTOPES, 90)
+REFUSED_POLYTOPES = (10, 30, 45, 60)
 EMPIRICAL = ("accuracy-equal", "hard-keeps-accuracy", "l1(0.001)-keeps-accuracy", "soft(0.1)-keeps-accuracy")
 
 
 def plan() -> dict[str, list]:
     """Every cell, by family: (function, arguments). Studies: 2000 per coverage cell (Monte
     Carlo SE 0.49% at 95%, so the 93.5-96.5% band is 3 SE wide each side), 2000 per
-    equivalence cell on simulated data and 4000 on the real differences (SE 0.34% at 5%: the
-    tightest cells), 1000 per shape cell."""
+    equivalence cell on simulated data, on the real units of every equivalence claim of the
+    2 x 150 study 4000 at the smallest size that may say "equivalent" (SE 0.34% at 5%: the
+    tightest cells) and 2000 above it, 2000 per stress cell below it (the refusal lifted) and
+    1000 per power cell; the 30-seed study's accuracy differences as stress cells at 8, 10 and
+    30 polytopes (4000); 1000 per shape cell."""
     grid = [(g, r, b) for g in POLYTOPES for r in RATIOS for b in (True, False)]
     return {
         "mean": [(coverage_cell, ("mean", 2000, g, r, b, "normal", True)) for g, r, b in grid]
@@ -409,9 +469,14 @@ def plan() -> dict[str, list]:
         "slope": [(coverage_cell, ("slope", 2000, g, r, b, "normal", False)) for g in POLYTOPES for r in (0.0, 1.0)
                   for b in (True, False)],
         "equivalence": [(equivalence_cell, (2000, g, shape, b, MARGIN[0], True))
-                        for g in POLYTOPES for shape in ACCURACY_SHAPES for b in (True, False)]
-        + [(equivalence_cell, (4000, g, claim, False, MARGIN[0], True)) for g in (*POLYTOPES, 8) for claim in EMPIRICAL]
-        + [(equivalence_cell, (1000, g, claim, False, None, False)) for g in (*POLYTOPES, 8) for claim in EMPIRICAL],
+                        for g in (*POLYTOPES, EQUIVALENCE_POLYTOPES[0]) for shape in ACCURACY_SHAPES for b in (True, False)]
+        + [(equivalence_cell, (4000 if g == EQUIVALENCE_POLYTOPES[0] else 2000, g, default_source(claim), False,
+                               tail_margin(claim), True)) for g in EQUIVALENCE_POLYTOPES for claim in real_units()]
+        + [(equivalence_cell, (2000, g, default_source(claim), False, tail_margin(claim), False, 1))
+           for g in REFUSED_POLYTOPES for claim in real_units()]
+        + [(equivalence_cell, (1000, g, default_source(claim), False, None, False))
+           for g in EQUIVALENCE_POLYTOPES for claim in real_units()]
+        + [(equivalence_cell, (4000, g, claim, False, MARGIN[0], False, 1)) for g in (8, 10, 30) for claim in EMPIRICAL],
         "shape": [(shape_cell, (1000, shape, n, regions, alpha)) for shape in NULL_SHAPES for n in (54, 93)
                   for regions, alpha in REGION_SETTINGS]
         + [(shape_cell, (1000, "spike", 93, regions, alpha, spike)) for spike in (0.1, 0.2, 0.3)
@@ -419,20 +484,33 @@ def plan() -> dict[str, list]:
     }
 
 
-def run(families: list[str]) -> None:
+def _cell(job: tuple) -> dict:
+    function, args = job
+    return function(*args)
+
+
+def run(families: list[str], jobs: int = 1, missing_only: bool = False) -> None:
     """Recompute the cells of `families` and rewrite them in results.json (others kept, when
-    they were made under the same numpy and scipy: their random streams may differ)."""
+    they were made under the same numpy and scipy: their random streams may differ). With
+    missing_only, a family's cached cells that are still planned are kept (a cell's numbers
+    are a function of its key, as long as the cell functions are unchanged) and only the
+    others computed; cells no longer planned go either way."""
     cache = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"versions": versions(), "cells": []}
     todo = plan()
     if cache["versions"] != versions() and set(families) != set(todo):
         raise SystemExit(f"results.json was made under {cache['versions']}, this is {versions()}: recompute every family")
     cells = {c["key"]: c for c in cache["cells"]}
-    for family in families:
-        start = time.process_time()
-        for function, args in todo[family]:
-            cell = function(*args)
-            cells[cell["key"]] = cell
-        print(f"{family}: {len(todo[family])} cells, {time.process_time() - start:.0f} s CPU", file=sys.stderr)
+    planned = {cell_key(function, args) for family in families for function, args in todo[family]}
+    cells = {k: c for k, c in cells.items()  # a family's old cells go (unless kept below)
+             if c["family"].split("_")[0] not in families or (missing_only and k in planned)}
+    with ProcessPoolExecutor(jobs) as pool:  # each cell draws from its own seed: the same numbers at any jobs
+        for family in families:
+            start = time.perf_counter()
+            jobs_ = [job for job in todo[family] if not (missing_only and cell_key(*job) in cells)]
+            for cell in pool.map(_cell, jobs_):
+                cells[cell["key"]] = cell
+            print(f"{family}: {len(jobs_)} of {len(todo[family])} cells computed, {time.perf_counter() - start:.0f} s",
+                  file=sys.stderr)
     RESULTS.write_text(json.dumps({"versions": versions(), "cells": sorted(cells.values(), key=lambda c: c["key"])},
                                   indent=1) + "\n")
 
@@ -484,15 +562,38 @@ def real_data() -> None:
     REAL_SHAPE.write_text(json.dumps(shape, indent=1) + "\n")
 
 
+def real_default_units() -> None:
+    """From the store's default study (2 seeds x 150 polytopes): every equivalence claim's unit
+    values by polytope, as the claim evaluates them (its inclusion rule applied), and its
+    margins (equivalence_units.json)."""
+    from harness.analysis.discovery import load_claims
+    from harness.pipeline import study, tables
+
+    runs_, points = tables(study(), cache=".cache/mesa-harness", train=False)
+    out = {}
+    for claim in load_claims():
+        if claim.kind != "equivalence":
+            continue
+        unit = claim.statistic.units(runs_, points, claim.rule).finite(claim.statistic.inputs).table
+        groups = unit.groupby("polytope", sort=True)["value"]
+        out[claim.id] = {"margin": [float(m) for m in claim.margin],
+                         "polytopes": [[round(float(x), 9) for x in g] for _, g in groups]}
+    UNITS.write_text(json.dumps(out, indent=None, separators=(",", ":")) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", action="append", choices=list(plan()), help="families to recompute (default all)")
     parser.add_argument("--real-data", action="store_true", help="refresh the files read from the store")
+    parser.add_argument("--jobs", type=int, default=1, help="cells simulated at once (processes)")
+    parser.add_argument("--missing-only", action="store_true",
+                        help="keep the cached cells that are still planned; compute only the others")
     args = parser.parse_args()
     if args.real_data:
         real_data()
+        real_default_units()
     else:
-        run(args.family or list(plan()))
+        run(args.family or list(plan()), args.jobs, args.missing_only)
 
 
 if __name__ == "__main__":
