@@ -87,6 +87,26 @@ def test_the_polytopes_needed_are_the_fewest_that_reach_the_target():
     assert polytopes_needed(claim, flat, comp, 2, family_size=1) is None  # no effect: never decided
 
 
+def test_equivalence_is_not_predicted_below_the_floor_evaluation_holds_to():
+    """accuracy-equal's 30 x 10 pilot (estimate -0.00087, SE 0.0010, margins +-0.01): power
+    to say "equivalent" is 0 below stats.EQUIVALENCE_MIN_POLYTOPES usable polytopes (evaluation
+    refuses the word there) and high from it on. At 32 polytopes scipy's nct.cdf is NaN far
+    in its tail, which once read as power 1 (min(1, NaN) is 1): the design said 32."""
+    from harness.analysis import stats
+    from harness.analysis.design import _outside
+
+    claim = Claim(id="e", sentence="e", statistic=RunMean("accuracy", "lp"), kind="equivalence", margin=(-0.01, 0.01))
+    comp = Components(0.00188 ** 2, 0.00855 ** 2, (12,) * 10, 0.38, 1)
+    pilot = Pilot(theta=-0.000874, se=0.00101, t_stat=-0.0, bounds=(-0.01, 0.01), polytopes=10)
+    assert _outside(-0.000874, 0.0013645, -0.01, 0.01, 3.042, 26.37) < 1e-15
+    floor = stats.EQUIVALENCE_MIN_POLYTOPES
+    for n in (2, 4):
+        m = polytopes_needed(claim, pilot, comp, n, family_size=19)
+        m_eff = m * (1 - (1 - comp.usable) ** n)
+        assert floor <= m_eff < floor + 3, (n, m, m_eff)
+        assert power(claim, pilot, comp, m - 1, n, 19) < 1e-6 < 0.8 <= power(claim, pilot, comp, m, n, 19)
+
+
 def test_the_prescribed_study_decides_in_about_80_percent_of_simulated_studies():
     """Simulate the study `polytopes_needed` prescribes (polytope effects + seed noise, a quarter
     of the runs collapsed) and test each at alpha / K: about 80% significant."""

@@ -29,7 +29,8 @@ ratio). "Decided" is:
   direction, shape: significant either way, |T| > t_{1-a/2, m_eff-1} with T ~ nct(m_eff - 1,
     t_pilot sqrt(V_pilot / V)), at a = alpha / K (Holm's first step, K claims in the family:
     conservative);
-  equivalence: equivalent (TOST at level a: P(T_low > t_{1-a}) - P(T_high > -t_{1-a})) or contradicted
+  equivalence: equivalent (TOST at level a: P(T_low > t_{1-a}) - P(T_high > -t_{1-a}); only from
+    stats.EQUIVALENCE_MIN_POLYTOPES usable polytopes on, as evaluation says it) or contradicted
     (the one-sided test past the nearer margin at a, Bonferroni as `decide` does);
   magnitude: the direction significant and the 95% interval wholly inside or wholly outside the
     band (the two one-sided events of TOST at 2.5% each, and their complements); the two are
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from harness.analysis import stats
 from harness.analysis.statistics import ALPHA
 from harness.analysis.verdicts import Claim, Verdict
 from harness.errors import HarnessError
@@ -123,21 +125,34 @@ def cochran_seeds(comp: Components, polytope_cost: float, seed_cost: float) -> i
 
 
 # -- power to decide ------------------------------------------------------------------------------
+def _nct_sf(x: float, df: float, nc: float) -> float:
+    """scipy's noncentral-t tail, with its NaN far out in a tail replaced by the complement:
+    scipy 1.17's nct.cdf(-3.04, 26.4, 6.69) is NaN (the true value is below 1e-20), and a NaN
+    summed into a power read as 1 through min(1, NaN)."""
+    p = float(sps.nct.sf(x, df, nc))
+    return p if math.isfinite(p) else min(1.0, max(0.0, 1.0 - float(sps.nct.cdf(x, df, nc))))
+
+
+def _nct_cdf(x: float, df: float, nc: float) -> float:
+    p = float(sps.nct.cdf(x, df, nc))
+    return p if math.isfinite(p) else min(1.0, max(0.0, 1.0 - float(sps.nct.sf(x, df, nc))))
+
+
 def _two_sided(nc: float, df: float, a: float) -> float:
     if math.isinf(nc):
         return 1.0
     q = sps.t.isf(a / 2, df)
-    return float(sps.nct.sf(q, df, nc) + sps.nct.cdf(-q, df, nc))
+    return _nct_sf(q, df, nc) + _nct_cdf(-q, df, nc)
 
 
 def _inside(theta: float, se: float, low: float, high: float, q: float, df: float) -> float:
     """P(the interval theta_hat -+ q se lies inside [low, high])  >= P(T_low > q) - P(T_high > -q)."""
-    return max(0.0, float(sps.nct.sf(q, df, (theta - low) / se) - sps.nct.sf(-q, df, (theta - high) / se)))
+    return max(0.0, _nct_sf(q, df, (theta - low) / se) - _nct_sf(-q, df, (theta - high) / se))
 
 
 def _outside(theta: float, se: float, low: float, high: float, q: float, df: float) -> float:
     """P(the interval theta_hat -+ q se lies wholly below low or wholly above high)."""
-    return float(sps.nct.cdf(-q, df, (theta - low) / se) + sps.nct.sf(q, df, (theta - high) / se))
+    return _nct_cdf(-q, df, (theta - low) / se) + _nct_sf(q, df, (theta - high) / se)
 
 
 @dataclass(frozen=True)
@@ -185,10 +200,14 @@ def power(claim: Claim, pilot: Pilot, comp: Components, m: int, n: int, family_s
     se = pilot.se / shrink if math.isfinite(shrink) else 0.0
     if claim.kind == "equivalence":
         low, high = pilot.bounds
-        if se == 0:
+        if se == 0:  # every value alike: decided at any size, as stats.equivalence decides it
             return 1.0 if pilot.theta != low and pilot.theta != high else 0.0
         q = sps.t.isf(a, df)
-        return min(1.0, _inside(pilot.theta, se, low, high, q, df) + _outside(pilot.theta, se, low, high, q, df))
+        # "equivalent" is never said on fewer polytopes than stats.equivalence's floor: below
+        # it only "beyond the margins" decides
+        allowed = m_eff >= stats.EQUIVALENCE_MIN_POLYTOPES
+        inside = _inside(pilot.theta, se, low, high, q, df) if allowed else 0.0
+        return min(1.0, inside + _outside(pilot.theta, se, low, high, q, df))
     sig = _two_sided(pilot.t_stat * shrink, df, a)
     if claim.kind != "magnitude" or pilot.bounds is None:
         return sig
