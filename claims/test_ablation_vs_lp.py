@@ -12,7 +12,7 @@ CLAIMS = [
 ]
 EXPECTED = {
     "2x150": {
-        "hard-as-flat-as-lp": "equivalent",
+        "hard-as-flat-as-lp": "not shown equivalent",
         "l1(0.001)-as-flat-as-lp": "contradicted",
         "l1(0.01)-as-flat-as-lp": "contradicted",
         "l1(0.1)-as-flat-as-lp": "not shown equivalent",

@@ -113,7 +113,7 @@ def tables():
 
 @pytest.fixture(autouse=True)
 def equivalence_from_8_polytopes(monkeypatch):
-    """These studies have 8 polytope slots, below the 75 from which equivalence may be said
+    """These studies have 8 polytope slots, below the 90 from which equivalence may be said
     (a calibration fact, tested in test_stats and test_calibration): here the floor is 8, read
     alike by evaluate's path and power's, so that "equivalent" is reachable and compared."""
     monkeypatch.setattr(stats, "EQUIVALENCE_MIN_POLYTOPES", 8)

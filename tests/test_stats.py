@@ -437,7 +437,7 @@ def test_equivalence_reads_one_interval_for_all_three_outcomes():
     """Equivalent exactly when the 95% interval lies inside the margins, beyond exactly when it
     lies wholly outside; undecided when it straddles a margin, with the reason."""
     rng = np.random.default_rng(8)
-    clusters = np.repeat(np.arange(80), 2)
+    clusters = np.repeat(np.arange(100), 2)
     values = 0.002 + rng.normal(0, 0.01, clusters.size)
     for low, high in [(-0.02, 0.02), (0.005, 0.05), (0.02, 0.05), (-0.05, -0.01), (-0.003, 0.003)]:
         result = equivalence(values, clusters, low, high, n_boot=999, rng=np.random.default_rng(0))
@@ -449,12 +449,12 @@ def test_equivalence_reads_one_interval_for_all_three_outcomes():
 
 
 def test_equivalence_is_refused_below_the_calibrated_number_of_polytopes_but_beyond_is_said():
-    """Below stats.EQUIVALENCE_MIN_POLYTOPES (75: where the error rate at a margin held on the
+    """Below stats.EQUIVALENCE_MIN_POLYTOPES (90: where the error rate at a margin held on the
     real 2 x 150 units, tests/calibration) a tight interval inside the margins is "undecided"
     with p_equivalent NaN and the reason in the note; at the floor it is "equivalent"; an
     interval wholly past a margin is "beyond the margins" at any size."""
     floor = stats_module.EQUIVALENCE_MIN_POLYTOPES
-    assert floor == 75
+    assert floor == 90
     rng = np.random.default_rng(3)
     for n_polytopes, word in [(floor - 1, "undecided"), (floor, "equivalent")]:
         clusters = np.repeat(np.arange(n_polytopes), 2)

@@ -379,12 +379,12 @@ N_BOOT_T = 4000
 _CHUNK_VALUES = 1 << 20
 
 # Fewer polytopes than this never show equivalence: the smallest multiple of 15 at which the
-# error rate at a margin held (at most 5% + 3 Monte Carlo SE of 4000 studies) on the real units
-# of every equivalence claim of the default 2 x 150 study (equivalence(), tests/calibration):
-# below it soft(0.5)-keeps-accuracy gave 22.9% at 10 polytopes and 10.6% at 30, and
-# soft(1)-as-flat-as-lp 6.5% at 45 and 6.8% at 60 (4000 studies); at 75 it gave 5.9% (the
-# highest of all sources there), at 90 4.6%.
-EQUIVALENCE_MIN_POLYTOPES = 75
+# error rate at a margin was at most 5% in 4000 studies on the real units of every equivalence
+# claim of the default 2 x 150 study (equivalence(), tests/calibration, whose cached cells
+# give the figures): below it soft(0.5)-keeps-accuracy said "equivalent" in 23% of studies at
+# 10 polytopes and 11% at 30, and soft(1)-as-flat-as-lp's right tail kept it near 6% from 45
+# to 75 polytopes.
+EQUIVALENCE_MIN_POLYTOPES = 90
 
 
 @dataclass(frozen=True)
@@ -559,14 +559,14 @@ def equivalence(values: np.ndarray, clusters: np.ndarray, low: float, high: floa
     it said "equivalent" in 6-12% of studies at 5-30 polytopes (tests/calibration). The
     bootstrap-t sees the skew, and one-sided alpha / 2 is ICH E9's convention for
     non-inferiority (a two-sided 95% interval). Together they hold the rate at <= 5% (+ Monte
-    Carlo error) from 75 polytopes on, on the real units of every equivalence claim of the
+    Carlo error) from 90 polytopes on, on the real units of every equivalence claim of the
     default 2 x 150 study, resampled and shifted onto the margin of their long tail. Below
     that, no procedure can: with 1-2 runs per polytope the polytope means of
     soft(1)-keeps-accuracy are skewed -5.6 (excess kurtosis 41), and a study of 8-30
     polytopes that misses the rare large losses looks equivalent while the mean sits on the
     margin (bootstrap-t 30% at 10 polytopes, 7% at 30; BCa, Hall's and Johnson's corrected t
-    and the plain t no better), and soft(1)-as-flat-as-lp's right tail still gave 6.8% at
-    60. So the word is refused there (p_equivalent NaN, outcome "undecided", the note says
+    and the plain t no better), and soft(1)-as-flat-as-lp's right tail still gave about 6% at
+    45 to 75. So the word is refused there (p_equivalent NaN, outcome "undecided", the note says
     why); "beyond the margins" is still said. On the 30-seed study's milder differences,
     resampled from its 10 polytopes, 8 sufficed (tests/calibration, stress cells).
 

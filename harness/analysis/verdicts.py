@@ -51,7 +51,7 @@ VERDICT_MEANINGS = {
                     "interval (studentized polytope bootstrap) lies wholly past a margin and that test's p "
                     "(p_beyond_margin) is significant after Holm",
     "equivalent": "equivalence test (TOST, each side at 2.5%, studentized polytope bootstrap) significant after Holm: "
-                  "the 95% interval lies inside the declared margin (never on fewer than 75 polytopes, below which the "
+                  "the 95% interval lies inside the declared margin (never on fewer than 90 polytopes, below which the "
                   "error rate at a margin was not held on skewed data)",
     "not shown equivalent": "an equivalence claim whose interval is neither inside the margin nor wholly past it, "
                             "or whose p is not significant after Holm: underpowered, or a real but small difference; "
