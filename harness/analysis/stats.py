@@ -564,8 +564,8 @@ def equivalence(values: np.ndarray, clusters: np.ndarray, low: float, high: floa
     that, no procedure can: with 1-2 runs per polytope the polytope means of
     soft(1)-keeps-accuracy are skewed -5.6 (excess kurtosis 41), and a study of 8-30
     polytopes that misses the rare large losses looks equivalent while the mean sits on the
-    margin (bootstrap-t 30% at 10 polytopes, 7% at 30; BCa, Hall's and Johnson's corrected t
-    and the plain t no better), and soft(1)-as-flat-as-lp's right tail still gave about 6% at
+    margin (bootstrap-t 30% at 10 polytopes, 7% at 30; BCa, the plain t, Hall's and Johnson's
+    skew-corrected t all above 5% at 30 too: tests/calibration/procedures.py), and soft(1)-as-flat-as-lp's right tail still gave about 6% at
     45 to 75. So the word is refused there (p_equivalent NaN, outcome "undecided", the note says
     why); "beyond the margins" is still said. On the 30-seed study's milder differences,
     resampled from its 10 polytopes, 8 sufficed (tests/calibration, stress cells).
