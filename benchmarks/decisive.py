@@ -43,10 +43,8 @@ def _decided_default(store: Path) -> tuple[int, int]:
     return sum(decided(w) for w in words), len(words)
 
 
-def _decided_sequential(out: Path) -> tuple[int, int]:
-    rounds = json.loads((out / "rounds.json").read_text())
-    last = rounds["rounds"][-1]
-    return int(last["decided"]), len(rounds["family"])
+def _decided_sequential(rounds: dict) -> tuple[int, int]:
+    return int(rounds["rounds"][-1]["decided"]), len(rounds["family"])
 
 
 def _recorded_sequential() -> dict[str, str]:
@@ -63,10 +61,9 @@ def _recorded_sequential() -> dict[str, str]:
     return recorded
 
 
-def _check_recorded(out: Path) -> list[str]:
-    """Write-up claims whose verdict at the sequential study's last look is not what their
-    claim file records (a claim that records none counts as a mismatch)."""
-    rounds = json.loads((out / "rounds.json").read_text())
+def _check_recorded(rounds: dict) -> list[str]:
+    """Write-up claims whose verdict at the sequential study's last look (rounds.json) is not
+    what their claim file records (a claim that records none counts as a mismatch)."""
     recorded = _recorded_sequential()
     return [f"{c['id']}: recorded {recorded.get(c['id'])!r}, now {c['verdict']!r}"
             for c in rounds["rounds"][-1]["claims"] if recorded.get(c["id"]) != c["verdict"]]
@@ -90,10 +87,11 @@ def main() -> int:
     if args.only in (None, "sequential"):
         store, out = root / "store-sequential", root / "page-sequential"
         seconds, peak = _run(["--until-decided"], store, out)
-        n, of = _decided_sequential(out)
+        rounds = json.loads((out / "rounds.json").read_text())
+        n, of = _decided_sequential(rounds)
         print(f"report --until-decided (default budget), cold store: {seconds:.0f} s wall, peak {peak / 1024:.0f} MB, "
               f"{n} of {of} write-up claims decided (target: at most 600 s, at least 17)")
-        changed = _check_recorded(out)
+        changed = _check_recorded(rounds)
         print("verdicts at the last look: " + ("as the claim files record (EXPECTED['until-decided'])" if not changed
                                                else "NOT as recorded: " + "; ".join(changed)))
         status = 1 if changed else 0

@@ -48,7 +48,7 @@ def test_equivalent_at_the_margin_at_most_5_percent(key):
     word): "equivalent" in at most 5% + 3 Monte Carlo SE. Below 90 the word is refused, so
     those cells read 0 (test_the_equivalence_floor_... shows why it must be)."""
     cell = CELLS[key]
-    assert cell["equivalent"] <= simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, cell["studies"]), cell
+    assert cell["equivalent"] <= simulate.ceiling_bound(cell["studies"]), cell
 
 
 @pytest.mark.parametrize("key", sorted(k for k, c in CELLS.items() if c["family"] == "shape_null"))
@@ -57,7 +57,7 @@ def test_the_mesa_criterion_passes_piecewise_constant_unimodal_samples_at_most_5
     as in real runs), 54 or 93 points, 11 shapes with mass below the threshold: "mesa" in at
     most 5% + 3 Monte Carlo SE of 1000 samples."""
     cell = CELLS[key]
-    assert cell["mesa"] <= simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, cell["samples"]), cell
+    assert cell["mesa"] <= simulate.ceiling_bound(cell["samples"]), cell
 
 
 def test_the_mesa_criterion_finds_spikes_of_flat_points():
@@ -102,10 +102,10 @@ def test_the_textbook_tost_says_equivalent_too_often_where_the_bootstrap_t_holds
     for _ in range(1000):
         values, polytope = simulate.empirical_accuracy_study(rng, "accuracy-equal", 10, simulate.MARGIN[0])
         hits += stats.tost(values, polytope, *simulate.MARGIN).equivalent
-    assert hits / 1000 > simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, 1000)
+    assert hits / 1000 > simulate.ceiling_bound(1000)
     new = CELLS[simulate.cell_key(simulate.equivalence_cell,
                                   (4000, 10, "accuracy-equal", False, simulate.MARGIN[0], False, 1))]
-    assert new["equivalent"] <= simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, new["studies"])
+    assert new["equivalent"] <= simulate.ceiling_bound(new["studies"])
 
 
 def test_the_equivalence_floor_is_the_smallest_size_at_which_every_real_claim_held():
@@ -137,14 +137,13 @@ def test_below_the_floor_the_2x150_units_break_even_the_bootstrap_t_so_the_word_
     3 Monte Carlo SE with the true mean on the margin, so stats.equivalence refuses the word
     below its floor, and the required cells there read 0; the 30-seed study's milder
     differences, resampled from its 10 polytopes, held from 8 (the first stress cells)."""
-    bound = lambda c: simulate.CEILING + 3 * simulate.mc_se(simulate.CEILING, c["studies"])  # noqa: E731
     stress = [c for c in CELLS.values() if c["family"] == "equivalence" and not c["required"] and c["truth"] is not None]
     at_30 = {c["source"]: c for c in stress if c["polytopes"] == 30 and c["source"].startswith("2x150:")}
     for claim in ("soft(0.5)-keeps-accuracy", "soft(1)-keeps-accuracy"):
         cell = at_30[simulate.default_source(claim)]
-        assert cell["equivalent"] > bound(cell), cell
+        assert cell["equivalent"] > simulate.ceiling_bound(cell["studies"]), cell
     thirty_seed = [c for c in stress if not c["source"].startswith("2x150:")]
-    assert thirty_seed and all(c["equivalent"] <= bound(c) for c in thirty_seed)
+    assert thirty_seed and all(c["equivalent"] <= simulate.ceiling_bound(c["studies"]) for c in thirty_seed)
     required = [c for c in CELLS.values() if c["family"] == "equivalence" and c["required"]]
     assert all(c["equivalent"] == 0 for c in required if c["polytopes"] < stats.EQUIVALENCE_MIN_POLYTOPES)
 
@@ -157,4 +156,4 @@ def test_the_dip_test_rejects_piecewise_constant_unimodal_samples_that_the_mesa_
     samples = [simulate.snapped(rng, simulate.unimodal(rng, "exponential(5)"), 93, 45, 1.0) for _ in range(300)]
     _, p_values = stats.dip_per_run(samples)
     assert np.mean(p_values < 0.05) > 0.5
-    assert np.mean([stats.mesa_shape(x, 1.0).mesa for x in samples]) <= 0.05 + 3 * simulate.mc_se(0.05, 300)
+    assert np.mean([stats.mesa_shape(x, 1.0).mesa for x in samples]) <= simulate.ceiling_bound(300)

@@ -125,34 +125,31 @@ def cochran_seeds(comp: Components, polytope_cost: float, seed_cost: float) -> i
 
 
 # -- power to decide ------------------------------------------------------------------------------
-def _nct_sf(x: float, df: float, nc: float) -> float:
-    """scipy's noncentral-t tail, with its NaN far out in a tail replaced by the complement:
-    scipy 1.17's nct.cdf(-3.04, 26.4, 6.69) is NaN (the true value is below 1e-20), and a NaN
-    summed into a power read as 1 through min(1, NaN)."""
-    p = float(sps.nct.sf(x, df, nc))
-    return p if math.isfinite(p) else min(1.0, max(0.0, 1.0 - float(sps.nct.cdf(x, df, nc))))
-
-
-def _nct_cdf(x: float, df: float, nc: float) -> float:
-    p = float(sps.nct.cdf(x, df, nc))
-    return p if math.isfinite(p) else min(1.0, max(0.0, 1.0 - float(sps.nct.sf(x, df, nc))))
+def _nct_tail(x: float, df: float, nc: float, upper: bool) -> float:
+    """P(T > x) (upper) or P(T < x) of a noncentral t, with scipy's NaN far out in a tail
+    replaced by the complement of the other tail: scipy 1.17's nct.cdf(-3.04, 26.4, 6.69) is
+    NaN (the true value is below 1e-20), and a NaN summed into a power read as 1 through
+    min(1, NaN)."""
+    tail, other = (sps.nct.sf, sps.nct.cdf) if upper else (sps.nct.cdf, sps.nct.sf)
+    p = float(tail(x, df, nc))
+    return p if math.isfinite(p) else min(1.0, max(0.0, 1.0 - float(other(x, df, nc))))
 
 
 def _two_sided(nc: float, df: float, a: float) -> float:
     if math.isinf(nc):
         return 1.0
     q = sps.t.isf(a / 2, df)
-    return _nct_sf(q, df, nc) + _nct_cdf(-q, df, nc)
+    return _nct_tail(q, df, nc, upper=True) + _nct_tail(-q, df, nc, upper=False)
 
 
 def _inside(theta: float, se: float, low: float, high: float, q: float, df: float) -> float:
     """P(the interval theta_hat -+ q se lies inside [low, high])  >= P(T_low > q) - P(T_high > -q)."""
-    return max(0.0, _nct_sf(q, df, (theta - low) / se) - _nct_sf(-q, df, (theta - high) / se))
+    return max(0.0, _nct_tail(q, df, (theta - low) / se, upper=True) - _nct_tail(-q, df, (theta - high) / se, upper=True))
 
 
 def _outside(theta: float, se: float, low: float, high: float, q: float, df: float) -> float:
     """P(the interval theta_hat -+ q se lies wholly below low or wholly above high)."""
-    return _nct_cdf(-q, df, (theta - low) / se) + _nct_sf(q, df, (theta - high) / se)
+    return _nct_tail(-q, df, (theta - low) / se, upper=False) + _nct_tail(q, df, (theta - high) / se, upper=True)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,11 @@ def mc_se(rate: float, studies: int) -> float:
     return math.sqrt(rate * (1 - rate) / studies)
 
 
+def ceiling_bound(studies: int) -> float:
+    """The most an error rate at CEILING may read over `studies` studies: 5% + 3 Monte Carlo SE."""
+    return CEILING + 3 * mc_se(CEILING, studies)
+
+
 # ---------------------------------------------------------------------------------------------
 # Nested studies
 
@@ -232,10 +237,16 @@ def real_accuracy(claim: str) -> list[np.ndarray]:
 
 def empirical_accuracy_study(rng: np.random.Generator, claim: str, n_polytopes: int, shift_to: float | None
                              ) -> tuple[np.ndarray, np.ndarray]:
-    """One study drawn from the real table: G polytopes with replacement from the real ones,
-    each with its real number of pairs drawn with replacement from its own; every value
-    shifted so that the population's mean of polytope means is `shift_to` (None: unshifted)."""
-    groups = real_accuracy(claim)
+    """One study drawn from the 30-seed study's real differences of `claim` (empirical_study)."""
+    return empirical_study(rng, real_accuracy(claim), n_polytopes, shift_to)
+
+
+def empirical_study(rng: np.random.Generator, groups: list[np.ndarray], n_polytopes: int, shift_to: float | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One study drawn from real units `groups` (one array per polytope): G polytopes with
+    replacement from the real ones, each with its real number of units drawn with replacement
+    from its own; every value shifted so that the population's mean of polytope means is
+    `shift_to` (None: unshifted)."""
     population = float(np.mean([g.mean() for g in groups]))
     shift = 0.0 if shift_to is None else shift_to - population
     picks = rng.integers(0, len(groups), n_polytopes)
@@ -274,14 +285,15 @@ def tail_margin(claim: str) -> float:
 
 def empirical_default_study(rng: np.random.Generator, claim: str, n_polytopes: int, shift_to: float | None
                             ) -> tuple[np.ndarray, np.ndarray]:
-    """As empirical_accuracy_study, from a claim's 2 x 150 units (1-2 runs per polytope after
-    collapse exclusion: far more skewed polytope means than the 30-seed study's)."""
-    groups = [np.asarray(g, dtype=float) for g in real_units()[claim]["polytopes"]]
-    population = float(np.mean([g.mean() for g in groups]))
-    shift = 0.0 if shift_to is None else shift_to - population
-    picks = rng.integers(0, len(groups), n_polytopes)
-    values = [rng.choice(groups[p], groups[p].size) + shift for p in picks]
-    return np.concatenate(values), np.repeat(np.arange(n_polytopes), [v.size for v in values])
+    """empirical_study from a claim's 2 x 150 units (1-2 runs per polytope after collapse
+    exclusion: far more skewed polytope means than the 30-seed study's)."""
+    return empirical_study(rng, default_groups(claim), n_polytopes, shift_to)
+
+
+@functools.cache
+def default_groups(claim: str) -> list[np.ndarray]:
+    """A claim's 2 x 150 units, one array per polytope."""
+    return [np.asarray(g, dtype=float) for g in real_units()[claim]["polytopes"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +420,7 @@ def equivalence_cell(studies: int, n_polytopes: int, source: str, balanced: bool
             v, polytope = empirical_accuracy_study(rng, source, n_polytopes, truth)
         outcomes.append(stats.equivalence(v, polytope, *margin, rng=rng, **floor).outcome)
     rate = outcomes.count("equivalent") / studies
-    bound = CEILING + 3 * mc_se(CEILING, studies)
+    bound = ceiling_bound(studies)
     return {"key": key, "family": "equivalence", "polytopes": n_polytopes, "source": source, "balanced": balanced,
             "truth": truth, "studies": studies, "equivalent": rate, "mc_se": mc_se(rate, studies),
             "beyond": outcomes.count("beyond the margins") / studies, "required": required,
@@ -432,7 +444,7 @@ def shape_cell(samples: int, shape: str, n_points: int, regions: int, alpha: flo
             snapped(rng, unimodal(rng, shape), n_points, regions, alpha)
         hits += stats.mesa_shape(x, 1.0).mesa
     rate = hits / samples
-    bound = CEILING + 3 * mc_se(CEILING, samples)
+    bound = ceiling_bound(samples)
     return {"key": key, "family": family, "shape": shape, "points": n_points, "regions": regions, "alpha": alpha,
             "spike": spike, "samples": samples, "mesa": rate, "mc_se": mc_se(rate, samples),
             "required": not spike, "ok": bool(spike or rate <= bound)}
